@@ -1,0 +1,44 @@
+"""The one exception hierarchy of the resource.
+
+Every expected failure is a ``ResourceError``: the CLI prints its message as one
+line on stderr and exits non-zero, without a traceback. Messages never contain
+credentials.
+"""
+
+from __future__ import annotations
+
+
+class ResourceError(Exception):
+    """An expected failure, reported to the pipeline author as one line."""
+
+
+class ConfigError(ResourceError):
+    """The request on stdin is malformed or names something invalid."""
+
+
+class PluginError(ResourceError):
+    """A plugin could not be loaded, or two plugins claim the same name."""
+
+
+class AuthError(ResourceError):
+    """The registry refused our credentials, or no authenticator could answer."""
+
+
+class RegistryError(ResourceError):
+    """The registry could not be reached or answered something unexpected."""
+
+
+class NotFoundError(RegistryError):
+    """The registry answered 404 for a manifest, blob or repository."""
+
+
+class DigestMismatchError(ResourceError):
+    """Bytes from the registry do not hash to the digest that names them."""
+
+
+class UnsafeLayerError(ResourceError):
+    """A layer tries to write, delete or link outside the destination."""
+
+
+class ImageError(ResourceError):
+    """An image on disk (for ``out``) or in the registry is malformed."""

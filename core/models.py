@@ -1,0 +1,145 @@
+"""The requests Concourse sends on stdin and the responses we print on stdout.
+
+Field names are exactly those of the Go registry-image resource, so every
+pipeline written for it works unchanged. All models are frozen; defaults and
+environment are applied to the plain dict before structuring (see
+``converter.py``), never by mutating an instance.
+"""
+
+from __future__ import annotations
+
+from typing import NewType
+
+import attrs
+
+# A tag may be given as a JSON number (``tag: 42.1`` means ``"42.1"``); the
+# converter has a hook for this type that accepts numbers and keeps their text.
+Tag = NewType("Tag", str)
+
+
+def _secret() -> str | None:
+    return attrs.field(default=None, repr=False)  # type: ignore[no-any-return]
+
+
+@attrs.frozen
+class Platform:
+    """Which image of a multi-arch index to pick."""
+
+    os: str | None = None
+    architecture: str | None = None
+    variant: str | None = None
+
+
+@attrs.frozen
+class RegistryMirror:
+    """A pull-through mirror for Docker Hub repositories."""
+
+    host: str
+    username: str | None = None
+    password: str | None = _secret()
+
+
+@attrs.frozen
+class ContentTrust:
+    """Notary v1 signing settings. Accepted so pipelines parse; Notary v1 is
+    dead upstream and signing is refused with a clear error."""
+
+    server: str | None = None
+    repository_key_id: str | None = None
+    repository_key: str | None = _secret()
+    repository_passphrase: str | None = _secret()
+    tls_key: str | None = _secret()
+    tls_cert: str | None = None
+    scope: str | None = None
+
+
+@attrs.frozen
+class Source:
+    """``source:`` of the resource."""
+
+    repository: str
+    tag: Tag | None = None
+    username: str | None = None
+    password: str | None = _secret()
+    insecure: bool = False
+    ca_certs: tuple[str, ...] = ()
+    registry_mirror: RegistryMirror | None = None
+    platform: Platform | None = None
+    tag_regex: str | None = None
+    created_at_sort: bool = False
+    semver_constraint: str | None = None
+    variant: str | None = None
+    pre_releases: bool = False
+    pre_release_prefixes: tuple[str, ...] = ()
+    label_regex: str | None = None
+    annotation_regex: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = _secret()
+    aws_session_token: str | None = _secret()
+    aws_region: str | None = None
+    aws_role_arn: str | None = None
+    aws_role_arns: tuple[str, ...] = ()
+    aws_account_id: str | None = None
+    content_trust: ContentTrust | None = None
+    debug: bool = False
+
+
+@attrs.frozen
+class Version:
+    """One version of the resource: a tag and the manifest digest it named."""
+
+    tag: Tag
+    digest: str
+
+
+@attrs.frozen
+class CheckRequest:
+    source: Source
+    version: Version | None = None
+
+
+@attrs.frozen
+class GetParams:
+    """``params:`` of a ``get`` step."""
+
+    format: str = "rootfs"
+    skip_download: bool = False
+    platform: Platform | None = None
+
+
+@attrs.frozen
+class InRequest:
+    source: Source
+    version: Version
+    params: GetParams = GetParams()
+
+
+@attrs.frozen
+class PutParams:
+    """``params:`` of a ``put`` step."""
+
+    image: str
+    version: str | None = None
+    bump_aliases: bool = False
+    additional_tags: str | None = None
+    tag_prefix: str | None = None
+
+
+@attrs.frozen
+class OutRequest:
+    source: Source
+    params: PutParams
+
+
+@attrs.frozen
+class MetadataField:
+    name: str
+    value: str
+
+
+@attrs.frozen
+class VersionResponse:
+    """What ``in`` and ``out`` print: the version and its metadata."""
+
+    version: Version
+    metadata: tuple[MetadataField, ...] = ()

@@ -1,0 +1,157 @@
+"""The plugin manager: the only place that knows which plugins exist.
+
+Every plugin, built-in or third-party, is an entry point in the
+``registry_image`` group. Each entry point is loaded in our own loop so a
+broken one fails with an error naming it and its distribution. Plugins listed
+in ``REGISTRY_IMAGE_DISABLED_PLUGINS`` (comma or space separated entry-point
+names) are blocked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .markers import PROJECT_NAME
+
+if TYPE_CHECKING:
+    from .auth import Authenticator, Challenge, Credentials, Scope
+    from .formats import ImageFormat
+    from .transport import Transport
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+DISABLED_ENV = "REGISTRY_IMAGE_DISABLED_PLUGINS"
+
+
+def disabled_plugins() -> set[str]:
+    """Names blocked through ``REGISTRY_IMAGE_DISABLED_PLUGINS``."""
+    return set(os.environ.get(DISABLED_ENV, "").replace(",", " ").split())
+
+
+def _distribution_name(entry_point: EntryPoint) -> str:
+    dist = getattr(entry_point, "dist", None)
+    return f"{dist.name} {dist.version}" if dist else "unknown distribution"
+
+
+def _load_entry_points(manager: pluggy.PluginManager) -> dict[str, str]:
+    """Register every entry point of our group; return name -> distribution."""
+    origins: dict[str, str] = {}
+    blocked = disabled_plugins()
+    for name in blocked:
+        manager.set_blocked(name)
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in blocked or manager.get_plugin(entry_point.name):
+            continue
+        try:
+            plugin = entry_point.load()
+            manager.register(plugin, name=entry_point.name)
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {entry_point.name!r} ({entry_point.value}, from "
+                f"{_distribution_name(entry_point)}) failed to load: {exc}"
+            ) from exc
+        origins[entry_point.name] = _distribution_name(entry_point)
+    return origins
+
+
+class Plugins:
+    """The loaded plugins, looked up by name or scheme."""
+
+    def __init__(
+        self, manager: pluggy.PluginManager, origins: dict[str, str] | None = None
+    ) -> None:
+        self.manager = manager
+        #: entry-point name -> "distribution version", for plugins from entry points
+        self.origins = origins or {}
+        self.formats: dict[str, type[ImageFormat]] = self._by_key(
+            manager.hook.registry_image_register_formats(), "name", "format"
+        )
+        self.transports: dict[str, type[Transport]] = {}
+        for transport in self._flatten(manager.hook.registry_image_register_transports()):
+            for scheme in transport.schemes:
+                self._claim(self.transports, scheme, transport, "transport for scheme")
+
+    @staticmethod
+    def _flatten(results: Iterable[Iterable[Any]]) -> list[Any]:
+        return [item for result in results for item in result]
+
+    def _by_key(
+        self, results: Iterable[Iterable[Any]], attribute: str, what: str
+    ) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for item in self._flatten(results):
+            self._claim(found, getattr(item, attribute), item, what)
+        return found
+
+    @staticmethod
+    def _claim(found: dict[str, Any], key: str, item: Any, what: str) -> None:
+        if key in found and found[key] is not item:
+            raise PluginError(
+                f"two plugins provide the {what} {key!r}: "
+                f"{found[key].__module__}.{found[key].__qualname__} and "
+                f"{item.__module__}.{item.__qualname__}"
+            )
+        found[key] = item
+
+    def format(self, name: str) -> type[ImageFormat]:
+        """The format class for ``params.format``; unknown names list those installed."""
+        try:
+            return self.formats[name]
+        except KeyError:
+            installed = ", ".join(sorted(self.formats)) or "none"
+            raise PluginError(
+                f"params.format: unknown format {name!r} (installed: {installed})"
+            ) from None
+
+    def transport(self, scheme: str) -> type[Transport]:
+        try:
+            return self.transports[scheme]
+        except KeyError:
+            raise PluginError(f"no transport plugin handles {scheme!r} URLs") from None
+
+    def authenticator(
+        self,
+        challenge: Challenge,
+        registry: str,
+        scope: Scope,
+        credentials: Credentials | None,
+        transport: Transport,
+    ) -> Authenticator | None:
+        result: Authenticator | None = self.manager.hook.registry_image_authenticator(
+            challenge=challenge,
+            registry=registry,
+            scope=scope,
+            credentials=credentials,
+            transport=transport,
+        )
+        return result
+
+
+def new_manager(
+    plugins: Iterable[ModuleType | object] = (), *, entry_points: bool = True
+) -> tuple[pluggy.PluginManager, dict[str, str]]:
+    """A plugin manager with our hook specs, the given plugins and (unless
+    ``entry_points=False``, as tests do) every installed entry point; and the
+    distribution each entry-point plugin came from."""
+    manager = pluggy.PluginManager(PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    for plugin in plugins:
+        manager.register(plugin)
+    origins = _load_entry_points(manager) if entry_points else {}
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r} is invalid: {exc}") from exc
+    return manager, origins
+
+
+def load_plugins() -> Plugins:
+    """All installed plugins, as the resource commands use them."""
+    return Plugins(*new_manager())

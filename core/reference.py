@@ -1,0 +1,100 @@
+"""Parsing ``source.repository`` the way Docker does.
+
+``alpine`` -> ``index.docker.io/library/alpine``; ``foo/bar`` ->
+``index.docker.io/foo/bar``; a first component containing ``.`` or ``:``, or
+equal to ``localhost``, is a registry host (``host:5000/x``, ``localhost/x``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import attrs
+
+from .errors import ConfigError
+
+DOCKER_HUB = "index.docker.io"
+_DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+
+_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_HOST = re.compile(
+    r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]{1,5})?$"
+)
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+@attrs.frozen
+class Repository:
+    """A repository in a registry: ``host`` (with port) and ``path``."""
+
+    host: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        """The fully qualified name, e.g. ``index.docker.io/library/alpine``."""
+        return f"{self.host}/{self.path}"
+
+    @property
+    def is_docker_hub(self) -> bool:
+        return self.host == DOCKER_HUB
+
+    @property
+    def hostname(self) -> str:
+        """The host without port or IPv6 brackets."""
+        host = self.host
+        if host.startswith("["):
+            return host[1 : host.index("]")]
+        return host.rsplit(":", 1)[0] if ":" in host else host
+
+    @property
+    def allows_plain_http(self) -> bool:
+        """Loopback and private-range hosts may be reached over plain http,
+        as the Go resource allows (https is still tried first)."""
+        hostname = self.hostname
+        if hostname == "localhost" or hostname.endswith(".localhost"):
+            return True
+        try:
+            address = ipaddress.ip_address(hostname)
+        except ValueError:
+            return False
+        return address.is_loopback or address.is_private
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def parse_repository(text: str) -> Repository:
+    """Parse and normalise ``source.repository``; ``ConfigError`` if invalid."""
+    if not text or text != text.strip():
+        raise ConfigError(f"source.repository: invalid repository name {text!r}")
+    first, sep, rest = text.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        host, path = first, rest
+        if not _HOST.match(host):
+            raise ConfigError(f"source.repository: invalid registry host {host!r}")
+        if host in _DOCKER_HUB_ALIASES:
+            host = DOCKER_HUB
+    else:
+        host, path = DOCKER_HUB, text
+    if host == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
+    if "@" in path or ":" in path:
+        raise ConfigError(
+            f"source.repository: {text!r} must not contain a tag or digest; use source.tag instead"
+        )
+    if not all(_PATH_COMPONENT.match(part) for part in path.split("/")):
+        raise ConfigError(
+            f"source.repository: invalid repository name {text!r} "
+            "(lower-case letters, digits and . _ - separators only)"
+        )
+    return Repository(host=host, path=path)
+
+
+def validate_tag(tag: str, field: str = "tag") -> str:
+    """Return ``tag`` if it is a valid tag name, else raise ``ConfigError``."""
+    if not _TAG.match(tag):
+        raise ConfigError(f"{field}: invalid tag {tag!r}")
+    return tag

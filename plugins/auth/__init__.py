@@ -1,0 +1,1 @@
+"""Built-in authenticators: anonymous, HTTP basic, bearer token."""

@@ -1,0 +1,1 @@
+"""Built-in formats for ``in``: rootfs, oci (docker-save tar), oci-layout."""

@@ -1,0 +1,1 @@
+"""Built-in transports: http(s) over a requests session."""

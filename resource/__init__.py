@@ -1,0 +1,1 @@
+"""The Concourse commands ``check``, ``in`` and ``out`` and their CLI."""

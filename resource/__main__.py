@@ -1,0 +1,7 @@
+"""``python -m registry_image.resource check|in|out [DIR]``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,91 @@
+"""Repository names are normalised exactly as Docker does."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from registry_image.core.errors import ConfigError
+from registry_image.core.reference import Repository, parse_repository, validate_tag
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "path"),
+    [
+        ("alpine", "index.docker.io", "library/alpine"),
+        ("foo/bar", "index.docker.io", "foo/bar"),
+        ("docker.io/alpine", "index.docker.io", "library/alpine"),
+        ("index.docker.io/foo/bar", "index.docker.io", "foo/bar"),
+        ("host:5000/x", "host:5000", "x"),
+        ("localhost/x", "localhost", "x"),
+        ("localhost:5000/a/b/c", "localhost:5000", "a/b/c"),
+        ("ghcr.io/org/img", "ghcr.io", "org/img"),
+        ("127.0.0.1:5000/test/x", "127.0.0.1:5000", "test/x"),
+        ("[::1]:5000/x", "[::1]:5000", "x"),
+        ("foo/bar.baz_qux-1", "index.docker.io", "foo/bar.baz_qux-1"),
+    ],
+)
+def test_normalisation(text: str, host: str, path: str) -> None:
+    assert parse_repository(text) == Repository(host, path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " alpine", "Alpine", "foo//bar", "alpine:3.18", "alpine@sha256:abc", "foo/-bar", "a/b/"],
+)
+def test_invalid_names_are_config_errors(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"source\.repository"):
+        parse_repository(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "plain_http"),
+    [
+        ("localhost:5000/x", True),
+        ("127.0.0.1:5000/x", True),
+        ("[::1]:5000/x", True),
+        ("10.1.2.3:5000/x", True),
+        ("192.168.0.9/x", True),
+        ("ghcr.io/x/y", False),
+        ("alpine", False),
+    ],
+)
+def test_plain_http_allowed_only_for_local_hosts(text: str, plain_http: bool) -> None:
+    assert parse_repository(text).allows_plain_http is plain_http
+
+
+components = st.from_regex(r"\A[a-z0-9]+(?:[._-][a-z0-9]+)*\Z", fullmatch=True)
+
+
+@given(
+    host=st.from_regex(r"\A[a-z][a-z0-9]{0,10}\.[a-z]{2,5}(?::[0-9]{2,5})?\Z"),
+    parts=st.lists(components, min_size=1, max_size=4),
+)
+def test_explicit_host_round_trips(host: str, parts: list[str]) -> None:
+    path = "/".join(parts)
+    repository = parse_repository(f"{host}/{path}")
+    assert repository.host == host
+    assert repository.path == path
+    assert parse_repository(repository.name) == repository
+
+
+@given(parts=st.lists(components, min_size=1, max_size=4))
+def test_docker_hub_names_are_idempotent(parts: list[str]) -> None:
+    text = "/".join(parts)
+    if "." in parts[0] and len(parts) > 1:
+        return  # a dotted first component is a host, covered above
+    repository = parse_repository(text)
+    assert repository.host == "index.docker.io"
+    assert parse_repository(repository.name) == repository
+    assert repository.path.endswith(text)
+
+
+@pytest.mark.parametrize("tag", ["latest", "1.2.3", "v1", "a_b-c.d", "x" * 128])
+def test_valid_tags(tag: str) -> None:
+    assert validate_tag(tag) == tag
+
+
+@pytest.mark.parametrize("tag", ["", "-x", ".x", "a/b", "a:b", "x" * 129])
+def test_invalid_tags(tag: str) -> None:
+    with pytest.raises(ConfigError, match="invalid tag"):
+        validate_tag(tag, "source.tag")

@@ -1,0 +1,102 @@
+"""A plugin shipped in its own distribution is discovered through its entry
+point, without any change to the resource."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DIST = Path(__file__).parent / "third_party_dist"
+
+
+@pytest.fixture(scope="session")
+def third_party_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example distribution installed with pip into its own directory."""
+    target = tmp_path_factory.mktemp("third-party-site")
+    build = tmp_path_factory.mktemp("third-party-build")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(DIST),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TMPDIR": str(build)},
+    )
+    return target
+
+
+def _resource(
+    site: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "registry_image.resource", *args],
+        capture_output=True,
+        text=True,
+        input="",
+        env={**os.environ, "PYTHONPATH": str(site), **(env or {})},
+    )
+
+
+def test_third_party_format_is_discovered(third_party_site: Path) -> None:
+    result = _resource(third_party_site, "plugins")
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert "manifest-only" in listing["formats"]
+    example = next(p for p in listing["plugins"] if p["name"] == "example")
+    assert example["distribution"] == "registry-image-thirdparty-example 1.2.3"
+
+
+def test_third_party_plugin_can_be_disabled(third_party_site: Path) -> None:
+    result = _resource(
+        third_party_site, "plugins", env={"REGISTRY_IMAGE_DISABLED_PLUGINS": "example"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "manifest-only" not in json.loads(result.stdout)["formats"]
+
+
+def test_broken_plugin_names_its_entry_point(tmp_path: Path, third_party_site: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "broken_plugin.py").write_text("raise ImportError('missing dependency frobnicate')\n")
+    dist_info = site / "broken_plugin-0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n"
+    )
+    (dist_info / "entry_points.txt").write_text("[registry_image]\nbroken = broken_plugin\n")
+    request = '{"source": {"repository": "127.0.0.1:1/x", "tag": "t"}}'
+    result = subprocess.run(
+        [sys.executable, "-m", "registry_image.resource", "check"],
+        capture_output=True,
+        text=True,
+        input=request,
+        env={**os.environ, "PYTHONPATH": str(site)},
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "error: plugin 'broken' (broken_plugin, from broken-plugin 0.1) failed to load: "
+        "missing dependency frobnicate"
+    )
+    disabled = subprocess.run(
+        [sys.executable, "-m", "registry_image.resource", "plugins"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(site), "REGISTRY_IMAGE_DISABLED_PLUGINS": "broken"},
+    )
+    assert disabled.returncode == 0, disabled.stderr
