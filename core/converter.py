@@ -9,10 +9,13 @@ expected a string, got a number``. Values are never echoed: they may be secrets.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
+from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception as cattrs_format_exception
 
 from .errors import ConfigError
@@ -54,9 +57,13 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 
 def _structure_tag(value: Any, _: type) -> str:
+    # The Go resource keeps the raw JSON text of a non-string tag, so YAML's
+    # `tag: 1.10` or `tag: true` mean the tags "1.10" and "true".
     if isinstance(value, str):
         return value
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
         return str(value)
     raise _WrongType(f"expected a string or number, got {_json_type(value)}")
 
@@ -70,8 +77,34 @@ def _structure_str_tuple(value: Any, _: type) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _case_insensitive_keys(converter: cattrs.Converter) -> None:
+    """Match keys to fields as Go's encoding/json does, so every pipeline
+    that works with the Go resource works here: an exact match first, else a
+    case-insensitive one (``Repository`` fills ``repository``)."""
+
+    def factory(model: type) -> Callable[[Any, type], Any]:
+        structure_fields = make_dict_structure_fn(model, converter, _cattrs_forbid_extra_keys=True)
+        names = {field.name for field in attrs.fields(model)}
+        folded = {name.lower(): name for name in names}
+
+        def structure(value: Any, type_: type) -> Any:
+            if isinstance(value, dict) and not names.issuperset(value):
+                renamed = {}
+                for key, item in value.items():
+                    name = key if key in names else folded.get(str(key).lower(), key)
+                    if name not in value or name == key:
+                        renamed[name] = item
+                value = renamed
+            return structure_fields(value, type_)
+
+        return structure
+
+    converter.register_structure_hook_factory(attrs.has, factory)
+
+
 def _make_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True, prefer_attrib_converters=False)
+    _case_insensitive_keys(converter)
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook(Tag, _structure_tag)

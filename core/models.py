@@ -42,7 +42,8 @@ class RegistryMirror:
 @attrs.frozen
 class ContentTrust:
     """Notary v1 signing settings. Accepted so pipelines parse; Notary v1 is
-    dead upstream and signing is refused with a clear error."""
+    dead upstream, so ``out`` pushes unsigned and says so (the Go resource
+    also treats a signing failure as a warning, not an error)."""
 
     server: str | None = None
     repository_key_id: str | None = None
@@ -50,7 +51,9 @@ class ContentTrust:
     repository_passphrase: str | None = _secret()
     tls_key: str | None = _secret()
     tls_cert: str | None = None
-    scope: str | None = None
+    scopes: str | None = None
+    username: str | None = None
+    password: str | None = _secret()
 
 
 @attrs.frozen
@@ -80,6 +83,11 @@ class Source:
     aws_role_arn: str | None = None
     aws_role_arns: tuple[str, ...] = ()
     aws_account_id: str | None = None
+    aws_ecr_registry_id: str | None = None
+    azure_acr: bool = False
+    azure_client_id: str | None = None
+    azure_tenant_id: str | None = None
+    azure_environment: str | None = None
     content_trust: ContentTrust | None = None
     debug: bool = False
 
