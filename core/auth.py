@@ -23,13 +23,22 @@ class Credentials:
 
 @attrs.frozen
 class Scope:
-    """A token scope, e.g. ``repository:library/alpine:pull,push``."""
+    """A token scope, e.g. ``repository:library/alpine:pull,push``.
+
+    ``also`` names further repositories the same token must cover, e.g. pull
+    on the repository ``out`` mounts blobs from; token plugins request every
+    scope of ``all()``."""
 
     repository: str
     actions: tuple[str, ...] = ("pull",)
+    also: tuple[Scope, ...] = ()
 
     def __str__(self) -> str:
         return f"repository:{self.repository}:{','.join(self.actions)}"
+
+    def all(self) -> tuple[str, ...]:
+        """This scope and every one of ``also``, as token request strings."""
+        return (str(self), *(str(scope) for scope in self.also))
 
 
 @attrs.frozen

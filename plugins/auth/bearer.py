@@ -56,9 +56,9 @@ def _request_token(
     registry: str,
     transport: Transport,
 ) -> str:
-    query = {"scope": str(scope)}
+    query = [("scope", each) for each in scope.all()]
     if service:
-        query["service"] = service
+        query.append(("service", service))
     headers = {}
     if credentials is not None:
         if not _may_send_credentials(realm, registry):
@@ -66,7 +66,7 @@ def _request_token(
                 f"{registry}: refusing to send credentials to token service "
                 f"{urlsplit(realm).netloc} over plain http"
             )
-        query["account"] = credentials.username
+        query.append(("account", credentials.username))
         pair = f"{credentials.username}:{credentials.password}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     response = transport.request("GET", f"{realm}?{urlencode(query)}", headers=headers)
