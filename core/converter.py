@@ -83,7 +83,9 @@ def _case_insensitive_keys(converter: cattrs.Converter) -> None:
     case-insensitive one (``Repository`` fills ``repository``)."""
 
     def factory(model: type) -> Callable[[Any, type], Any]:
-        structure_fields = make_dict_structure_fn(model, converter, _cattrs_forbid_extra_keys=True)
+        structure_fields: Callable[[Any, type], Any] = make_dict_structure_fn(
+            model, converter, _cattrs_forbid_extra_keys=True
+        )
         names = {field.name for field in attrs.fields(model)}
         folded = {name.lower(): name for name in names}
 

@@ -62,27 +62,42 @@ class VerifyingReader:
         self._size = size
         self._what = what
         self._hash = expected.hasher()
-        self._buffer = b""
+        # The current chunk and how much of it was handed out: slicing a
+        # memoryview copies only what is returned, so reads of any size cost
+        # O(n) overall (no buffer concatenation).
+        self._chunk = memoryview(b"")
+        self._offset = 0
         self.bytes_read = 0
 
+    def _next_chunk(self) -> bool:
+        for chunk in self._chunks:
+            if chunk:
+                self._hash.update(chunk)
+                self.bytes_read += len(chunk)
+                self._chunk, self._offset = memoryview(chunk), 0
+                return True
+        return False
+
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buffer) < n:
-            chunk = next(self._chunks, None)
-            if chunk is None:
+        """Up to ``n`` bytes (all the rest when ``n < 0``); fewer only at the end."""
+        parts: list[bytes] = []
+        wanted = n if n is not None and n >= 0 else None
+        while wanted is None or wanted > 0:
+            if self._offset >= len(self._chunk) and not self._next_chunk():
                 break
-            self._hash.update(chunk)
-            self.bytes_read += len(chunk)
-            self._buffer += chunk
-        if n < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data
+            end = len(self._chunk) if wanted is None else self._offset + wanted
+            part = self._chunk[self._offset : end]
+            self._offset += len(part)
+            if wanted is not None:
+                wanted -= len(part)
+            parts.append(bytes(part))
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readable(self) -> bool:
         return True
 
     def verify(self) -> None:
+        self._chunk, self._offset = memoryview(b""), 0
         for chunk in self._chunks:
             self._hash.update(chunk)
             self.bytes_read += len(chunk)

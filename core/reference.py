@@ -98,3 +98,13 @@ def validate_tag(tag: str, field: str = "tag") -> str:
     if not _TAG.match(tag):
         raise ConfigError(f"{field}: invalid tag {tag!r}")
     return tag
+
+
+def validate_host(host: str, field: str = "host") -> str:
+    """Return ``host`` (``name[:port]``) if it is a valid registry host, else
+    raise ``ConfigError``; a URL (``https://...``) is refused with a hint."""
+    if "://" in host:
+        raise ConfigError(f"{field}: expected a host[:port], not a URL ({host!r})")
+    if not _HOST.match(host):
+        raise ConfigError(f"{field}: invalid registry host {host!r}")
+    return host

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from urllib.parse import urljoin, urlsplit
@@ -77,15 +78,19 @@ class Registry:
         credentials: Credentials | None = None,
         settings: TransportSettings | None = None,
         actions: tuple[str, ...] = ("pull",),
+        extra_scopes: tuple[Scope, ...] = (),
     ) -> None:
         self.repository = repository
         self.plugins = plugins
         self.credentials = credentials
         self.settings = settings or TransportSettings()
-        self.scope = Scope(repository.path, actions)
+        self.scope = Scope(repository.path, actions, also=extra_scopes)
         self._transports: dict[str, Transport] = {}
         self._base_url: str | None = None
         self._authenticator: Authenticator | None = None
+        # Threads resolving tags in parallel share the ping and the token:
+        # whoever gets a 401 first re-authenticates, the others reuse it.
+        self._lock = threading.RLock()
 
     def __enter__(self) -> Registry:
         return self
@@ -115,9 +120,10 @@ class Registry:
         https is tried first; plain http is tried after it only with
         ``insecure`` or for loopback and private-range hosts, as the Go
         resource does. The ping's challenge authenticates us up front."""
-        if self._base_url is None:
-            self._base_url = self._ping()
-        return self._base_url
+        with self._lock:
+            if self._base_url is None:
+                self._base_url = self._ping()
+            return self._base_url
 
     def _ping(self) -> str:
         schemes = ["https"]
@@ -185,13 +191,16 @@ class Registry:
         on 401/403; other statuses are the caller's to judge."""
         url = urljoin(self.base_url() + "/", path_or_url)
         scheme = urlsplit(url).scheme
+        used = self._authenticator
         response = self._transport(scheme).request(
             method, url, headers=self._headers_for(url, headers), body=body, stream=stream
         )
         replayable = body is None or isinstance(body, bytes)
         if response.status_code == 401 and replayable and urlsplit(url).netloc == self.host:
             response.close()
-            self._authenticate(response)
+            with self._lock:
+                if self._authenticator is used:  # else another thread just did
+                    self._authenticate(response)
             response = self._transport(scheme).request(
                 method, url, headers=self._headers_for(url, headers), body=body, stream=stream
             )
@@ -332,9 +341,8 @@ class Registry:
                 )
             if response.status_code != 200:
                 raise self._unexpected(f"GET blob {digest}", response)
-            yield VerifyingReader(
-                response.iter_content(BLOB_CHUNK), expected, size, what=f"blob {digest}"
-            )
+            chunks = _connection_checked(response.iter_content(BLOB_CHUNK), self.host, digest)
+            yield VerifyingReader(chunks, expected, size, what=f"blob {digest}")
 
     def get_blob(
         self, digest: str, size: int | None = None, limit: int = 64 * 1024 * 1024
@@ -355,6 +363,16 @@ class Registry:
         if response.status_code == 200:
             return True
         raise self._unexpected(f"HEAD blob {digest}", response)
+
+
+def _connection_checked(chunks: Iterator[bytes], host: str, digest: str) -> Iterator[bytes]:
+    """A blob body whose connection breaks mid-way raises ``RegistryError``."""
+    try:
+        yield from chunks
+    except requests.RequestException as exc:
+        raise RegistryError(
+            f"{host}: blob {digest}: connection lost while reading ({type(exc).__name__})"
+        ) from None
 
 
 def _media_type_from_body(content: bytes) -> str | None:

@@ -28,6 +28,10 @@ class RetryPolicy:
     total: float = 300.0
 
 
+DEFAULT_CONNECTIONS = 16
+"""Connections kept open per host: as many as requests run in parallel."""
+
+
 @attrs.frozen
 class TransportSettings:
     """How to reach one registry."""
@@ -36,6 +40,9 @@ class TransportSettings:
     ca_certs: tuple[str, ...] = ()
     retry: RetryPolicy = RetryPolicy()
     user_agent: str = "registry-image-resource"
+    max_connections: int = DEFAULT_CONNECTIONS
+    """Connections kept per host for reuse; parallel requests beyond this
+    number open short-lived extra ones."""
 
 
 Body = bytes | Iterable[bytes] | None

@@ -22,6 +22,8 @@ from registry_image.core.models import CheckRequest
 from registry_image.core.plugins import load_plugins
 
 from .check import check
+from .get import run_in
+from .put import run_out
 
 USAGE = (
     "usage: registry-image check | in DEST | out SRC  (request JSON on stdin)\n"
@@ -77,8 +79,8 @@ def _not_implemented(name: str) -> Callable[[str, Sequence[str]], Any]:
 
 COMMANDS: dict[str, Callable[[str, Sequence[str]], Any]] = {
     "check": run_check,
-    "in": _not_implemented("in"),
-    "out": _not_implemented("out"),
+    "in": run_in,
+    "out": run_out,
 }
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import certifi
 import requests
 from registry_image.core import hookimpl
-from registry_image.core.errors import RegistryError
+from registry_image.core.errors import ConfigError, RegistryError
 from registry_image.core.transport import Body, Transport, TransportSettings
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,14 @@ def _retry_after(response: requests.Response) -> float | None:
     return None
 
 
+def _check_pem(pem: str, field: str) -> None:
+    """``ConfigError`` unless ``pem`` holds at least one PEM certificate."""
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError):
+        raise ConfigError(f"{field}: no PEM certificate in it") from None
+
+
 class HTTPTransport:
     """http and https over one pooled requests session."""
 
@@ -95,6 +103,11 @@ class HTTPTransport:
         self.session = requests.Session()
         self.session.trust_env = False  # no ~/.netrc; proxies are read per request
         self.session.headers["User-Agent"] = settings.user_agent
+        # Parallel requests (check's tag resolution, layer downloads) each
+        # need a pooled connection, or urllib3 discards the extra ones.
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.max_connections)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
         self._ca_bundle: str | None = None
         self.session.verify = system_ca_bundle()
         if settings.ca_certs:
@@ -103,6 +116,8 @@ class HTTPTransport:
 
     @staticmethod
     def _write_ca_bundle(defaults_path: str, ca_certs: tuple[str, ...]) -> str:
+        for number, pem in enumerate(ca_certs):
+            _check_pem(pem, f"source.ca_certs[{number}]")
         with open(defaults_path, encoding="utf-8", errors="replace") as defaults:
             bundle = defaults.read()
         handle, path = tempfile.mkstemp(prefix="registry-image-ca-", suffix=".pem")

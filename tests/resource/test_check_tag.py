@@ -97,6 +97,20 @@ class TestCursor:
             {"tag": "t", "digest": new.manifest_digest},
         ]
 
+    def test_versions_carry_the_source_tag_whatever_the_cursor_says(
+        self, tmp_path: Path, registry_anonymous: RunningRegistry
+    ) -> None:
+        repo = unique_repo()
+        old = push_image(tmp_path, registry_anonymous, repo, "t", "old")
+        new = push_image(tmp_path, registry_anonymous, repo, "t", "new")
+        for cursor_tag in ("", "other"):
+            cursor = {"tag": cursor_tag, "digest": old.manifest_digest}
+            request = {"source": source_for(registry_anonymous, repo, tag="t"), "version": cursor}
+            assert run_resource("check", request).json() == [
+                {"tag": "t", "digest": old.manifest_digest},
+                {"tag": "t", "digest": new.manifest_digest},
+            ]
+
     def test_cursor_deleted_gives_only_current(
         self, tmp_path: Path, registry_anonymous: RunningRegistry
     ) -> None:

@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of the resource against peers (``python -m bench.<name>``)."""

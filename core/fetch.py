@@ -1,0 +1,468 @@
+"""Fetching an image for ``in``: manifests, the platform's image, its config,
+and verified streams of its blobs.
+
+``fetch_image`` reads the manifest the version names (verified against the
+version's digest), picks the image for the wanted platform out of an index,
+and reads the image's config. Layers are not read here: a format opens them
+through the ``FetchedImage`` one by one, in order, as verified streams. How
+a layer's bytes are *fetched* (``LayerFetcher``) is kept apart from how a
+format *applies* them, so fetching can later run ahead in parallel while
+layers are still applied strictly in order.
+"""
+
+from __future__ import annotations
+
+import json
+import platform as platform_module
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+import attrs
+
+from . import mediatypes
+from .digest import Digest, VerifyingReader
+from .errors import ImageError
+from .models import Platform, Version
+from .progress import NoProgress, Progress, ProgressBar
+from .registry import Manifest
+from .unpack.compression import LayerFormatError
+
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+MAX_INDEX_DEPTH = 3
+
+# ``platform.machine()`` -> OCI architecture (and variant), as Go names them.
+_ARCHITECTURES = {
+    "x86_64": ("amd64", None),
+    "amd64": ("amd64", None),
+    "aarch64": ("arm64", None),
+    "arm64": ("arm64", None),
+    "armv8l": ("arm", "v8"),
+    "armv7l": ("arm", "v7"),
+    "armv6l": ("arm", "v6"),
+    "i386": ("386", None),
+    "i686": ("386", None),
+    "ppc64le": ("ppc64le", None),
+    "s390x": ("s390x", None),
+    "riscv64": ("riscv64", None),
+    "mips64": ("mips64", None),
+    "loongarch64": ("loong64", None),
+}
+_OPERATING_SYSTEMS = {"linux": "linux", "darwin": "darwin", "win32": "windows"}
+
+
+# -- platforms --------------------------------------------------------------
+
+
+def this_platform() -> Platform:
+    """The platform of the machine we run on, named as in image indexes."""
+    machine = platform_module.machine().lower()
+    architecture, variant = _ARCHITECTURES.get(machine, (machine, None))
+    os_name = _OPERATING_SYSTEMS.get(sys.platform, sys.platform)
+    return Platform(os=os_name, architecture=architecture, variant=variant)
+
+
+def wanted_platform(requested: Platform | None) -> Platform:
+    """``params.platform`` or ``source.platform`` with what it leaves out taken
+    from this machine (its variant only when the architecture is too)."""
+    default = this_platform()
+    if requested is None:
+        return default
+    return Platform(
+        os=requested.os or default.os,
+        architecture=requested.architecture or default.architecture,
+        variant=requested.variant
+        if requested.variant or requested.architecture
+        else default.variant,
+    )
+
+
+def platform_text(platform: Platform) -> str:
+    """``os/architecture[/variant]``, e.g. ``linux/arm/v7``."""
+    parts = [platform.os or "unknown", platform.architecture or "unknown"]
+    if platform.variant:
+        parts.append(platform.variant)
+    return "/".join(parts)
+
+
+def _normal_variant(architecture: str | None, variant: str | None) -> str | None:
+    """Variants that mean the same: arm64 is v8, arm is v7 unless it says."""
+    if architecture == "arm64" and variant in (None, "", "v8"):
+        return "v8"
+    if architecture == "arm" and not variant:
+        return "v7"
+    return variant or None
+
+
+def platform_matches(candidate: Platform, wanted: Platform) -> bool:
+    """Same os and architecture; same variant when ``wanted`` names one."""
+    if candidate.os != wanted.os or candidate.architecture != wanted.architecture:
+        return False
+    if not wanted.variant:
+        return True
+    return _normal_variant(candidate.architecture, candidate.variant) == _normal_variant(
+        wanted.architecture, wanted.variant
+    )
+
+
+# -- descriptors and manifests ------------------------------------------------
+
+
+@attrs.frozen
+class BlobDescriptor:
+    """A content descriptor from a manifest or index."""
+
+    media_type: str
+    digest: str
+    size: int
+    platform: Platform | None = None
+    annotations: Mapping[str, str] = attrs.field(factory=dict, eq=False, hash=False)
+
+    @property
+    def hex(self) -> str:
+        """The digest's hex part, safe as a file name."""
+        return Digest.parse(self.digest).hex
+
+    @property
+    def short(self) -> str:
+        """``sha256:`` and 12 hex digits, for messages."""
+        return self.digest[:19]
+
+
+def _field_error(where: str, field: str, expected: str) -> ImageError:
+    return ImageError(f"{where}: {field}: expected {expected}")
+
+
+def parse_descriptor(value: Any, where: str, field: str) -> BlobDescriptor:
+    """A descriptor object, validated: its digest is safe as a file name."""
+    if not isinstance(value, dict):
+        raise _field_error(where, field, "an object")
+    media_type = value.get("mediaType", "")
+    digest = value.get("digest")
+    size = value.get("size")
+    if not isinstance(media_type, str):
+        raise _field_error(where, f"{field}.mediaType", "a string")
+    if not isinstance(digest, str):
+        raise _field_error(where, f"{field}.digest", "a string")
+    Digest.parse(digest)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise _field_error(where, f"{field}.size", "a non-negative integer")
+    found = value.get("platform")
+    descriptor_platform = None
+    if isinstance(found, dict):
+        descriptor_platform = Platform(
+            os=_optional_str(found.get("os")),
+            architecture=_optional_str(found.get("architecture")),
+            variant=_optional_str(found.get("variant")),
+        )
+    annotations = value.get("annotations")
+    return BlobDescriptor(
+        media_type=media_type,
+        digest=digest,
+        size=size,
+        platform=descriptor_platform,
+        annotations=annotations if isinstance(annotations, dict) else {},
+    )
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _manifest_json(manifest: Manifest) -> dict[str, Any]:
+    try:
+        document = json.loads(manifest.content)
+    except ValueError:
+        raise ImageError(f"manifest {manifest.digest} is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise ImageError(f"manifest {manifest.digest} is not a JSON object")
+    return document
+
+
+def index_entries(manifest: Manifest) -> tuple[BlobDescriptor, ...]:
+    """The ``manifests`` of an image index or Docker manifest list."""
+    entries = _manifest_json(manifest).get("manifests")
+    if not isinstance(entries, list):
+        raise _field_error(f"index {manifest.digest}", "manifests", "a list")
+    return tuple(
+        parse_descriptor(entry, f"index {manifest.digest}", f"manifests[{number}]")
+        for number, entry in enumerate(entries)
+    )
+
+
+@attrs.frozen
+class ImageManifest:
+    """The parts of an image manifest that say what to fetch."""
+
+    config: BlobDescriptor
+    layers: tuple[BlobDescriptor, ...]
+    annotations: Mapping[str, str] = attrs.field(factory=dict, eq=False, hash=False)
+
+
+def parse_image_manifest(manifest: Manifest) -> ImageManifest:
+    """An OCI or Docker schema 2 image manifest, validated."""
+    if manifest.media_type not in mediatypes.IMAGE_MANIFESTS:
+        raise ImageError(
+            f"manifest {manifest.digest} has the unsupported media type "
+            f"{manifest.media_type!r} (expected an OCI or Docker schema 2 image)"
+        )
+    document = _manifest_json(manifest)
+    where = f"manifest {manifest.digest}"
+    layers = document.get("layers")
+    if not isinstance(layers, list):
+        raise _field_error(where, "layers", "a list")
+    annotations = document.get("annotations")
+    return ImageManifest(
+        config=parse_descriptor(document.get("config"), where, "config"),
+        layers=tuple(
+            parse_descriptor(layer, where, f"layers[{number}]")
+            for number, layer in enumerate(layers)
+        ),
+        annotations=annotations if isinstance(annotations, dict) else {},
+    )
+
+
+# An index entry without a platform is taken for this one, as go-containerregistry does.
+ENTRY_DEFAULT_PLATFORM = Platform(os="linux", architecture="amd64")
+
+
+def select_platform(index: Manifest, wanted: Platform) -> BlobDescriptor:
+    """The first entry of ``index`` for ``wanted``; an error listing the
+    platforms the index has when none fits."""
+    entries = index_entries(index)
+    for entry in entries:
+        if platform_matches(entry.platform or ENTRY_DEFAULT_PLATFORM, wanted):
+            return entry
+    available = sorted(
+        {platform_text(entry.platform or ENTRY_DEFAULT_PLATFORM) for entry in entries}
+    )
+    raise ImageError(
+        f"the image index {index.digest} has no image for platform "
+        f"{platform_text(wanted)}; it has: {', '.join(available) or 'no platforms'}"
+    )
+
+
+# -- where bytes come from ----------------------------------------------------
+
+
+class ImageSource(Protocol):
+    """Where manifests and blobs come from: the registry (``core.registry.
+    Registry``), or anything else that verifies what it serves."""
+
+    def get_manifest(self, reference: str) -> Manifest:
+        """The manifest named by ``reference`` (a digest here), verified."""
+
+    def open_blob(
+        self, digest: str, size: int | None = None
+    ) -> AbstractContextManager[VerifyingReader]:
+        """A reader over the blob; its ``verify()`` checks every byte."""
+
+
+@attrs.frozen
+class LayerRef:
+    """A layer and its position in the image, for messages."""
+
+    position: int
+    """1-based."""
+    count: int
+    descriptor: BlobDescriptor
+
+    @property
+    def label(self) -> str:
+        """``layer 2/5 (sha256:0123456789ab)``."""
+        return f"layer {self.position}/{self.count} ({self.descriptor.short})"
+
+
+class LayerFetcher(Protocol):
+    """How an image's layers are fetched: as open, verified streams, yielded
+    in layer order. The stream of one layer must be consumed (its context
+    exited) before the next is asked for."""
+
+    def layers(
+        self, image: FetchedImage
+    ) -> Iterator[tuple[LayerRef, AbstractContextManager[Readable]]]: ...
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class SequentialFetcher:
+    """Opens each layer from the source only when it is about to be applied:
+    one connection at a time, nothing stored.
+
+    A prefetching fetcher would implement the same interface: start the next
+    few layers in a bounded thread pool (spooling them to disk, each verified
+    as it lands) while the current one is applied, and still yield them in
+    order.
+    """
+
+    def layers(
+        self, image: FetchedImage
+    ) -> Iterator[tuple[LayerRef, AbstractContextManager[Readable]]]:
+        count = len(image.layers)
+        for position, descriptor in enumerate(image.layers, start=1):
+            ref = LayerRef(position, count, descriptor)
+            yield ref, image.open_blob(descriptor, label=ref.label)
+
+
+class _Reporting:
+    """A verified reader that reports how far it has read."""
+
+    def __init__(self, reader: VerifyingReader, bar: ProgressBar) -> None:
+        self._reader = reader
+        self._bar = bar
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self._reader.read(n)
+        self._bar.update_to(self._reader.bytes_read)
+        return data
+
+
+# -- the fetched image ----------------------------------------------------------
+
+
+@attrs.frozen
+class FetchedImage:
+    """An image chosen for ``in``: what formats write to disk.
+
+    ``manifest`` is the manifest the version's digest names (an index for a
+    multi-arch image); ``image_manifest`` is the image picked from it for
+    ``platform`` (the same manifest when it is not an index). Blob bytes are
+    read only through ``open_blob`` / ``layer_streams``, which verify them.
+    """
+
+    repository: str
+    """``source.repository`` as configured."""
+    tag: str
+    digest: str
+    """The version's digest: that of ``manifest``."""
+    manifest: Manifest
+    image_manifest: Manifest
+    config: BlobDescriptor
+    config_bytes: bytes = attrs.field(repr=False)
+    layers: tuple[BlobDescriptor, ...]
+    platform: Platform
+    source: ImageSource = attrs.field(eq=False, repr=False)
+    progress: Progress = attrs.field(factory=NoProgress, eq=False, repr=False)
+    fetcher: LayerFetcher = attrs.field(factory=SequentialFetcher, eq=False, repr=False)
+
+    @property
+    def is_index(self) -> bool:
+        """Whether the version names a multi-platform index."""
+        return self.manifest.is_index
+
+    @property
+    def config_json(self) -> dict[str, Any]:
+        """The image config, parsed."""
+        return _config_json(self.config_bytes, self.config.digest)
+
+    @property
+    def runtime_config(self) -> dict[str, Any]:
+        """The config's ``config`` object (Env, User, Entrypoint, Cmd, Labels...)."""
+        runtime = self.config_json.get("config")
+        return runtime if isinstance(runtime, dict) else {}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The image's labels; empty when it has none."""
+        labels = self.runtime_config.get("Labels")
+        if not isinstance(labels, dict):
+            return {}
+        return {str(key): str(value) for key, value in labels.items()}
+
+    @contextmanager
+    def open_blob(self, descriptor: BlobDescriptor, label: str | None = None) -> Iterator[Readable]:
+        """A stream of a blob's bytes, verified when the block exits normally
+        (the rest is read first: every byte is hashed), and also when it
+        fails on data that does not decompress. With ``label`` the transfer
+        reports progress."""
+        with self.source.open_blob(descriptor.digest, descriptor.size) as reader:
+            bar = self.progress.start(label, descriptor.size) if label else None
+            try:
+                yield reader if bar is None else _Reporting(reader, bar)
+            except LayerFormatError:
+                # Bytes that do not decompress may not be the blob's bytes at
+                # all: a digest mismatch is then the error to report.
+                reader.verify()
+                raise
+            else:
+                reader.verify()
+            finally:
+                if bar is not None:
+                    bar.update_to(reader.bytes_read)
+                    bar.close()
+
+    def read_blob(self, descriptor: BlobDescriptor, limit: int = MAX_CONFIG_BYTES) -> bytes:
+        """A small blob, whole and verified."""
+        if descriptor.size > limit:
+            raise ImageError(f"blob {descriptor.digest} is larger than {limit} bytes")
+        with self.open_blob(descriptor) as stream:
+            return stream.read(descriptor.size + 1)
+
+    def get_manifest(self, descriptor: BlobDescriptor) -> Manifest:
+        """A manifest the index names, verified against its digest."""
+        manifest = self.source.get_manifest(descriptor.digest)
+        if manifest.digest != descriptor.digest:  # sources verify; be sure
+            raise ImageError(f"manifest {descriptor.digest} came back as {manifest.digest}")
+        return manifest
+
+    def layer_streams(self) -> Iterator[tuple[LayerRef, AbstractContextManager[Readable]]]:
+        """Each layer, in order, with a context giving its verified stream."""
+        return self.fetcher.layers(self)
+
+
+def _config_json(content: bytes, digest: str) -> dict[str, Any]:
+    try:
+        document = json.loads(content)
+    except ValueError:
+        raise ImageError(f"image config {digest} is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise ImageError(f"image config {digest} is not a JSON object")
+    return document
+
+
+def fetch_image(
+    source: ImageSource,
+    *,
+    repository: str,
+    version: Version,
+    platform: Platform | None = None,
+    progress: Progress | None = None,
+    fetcher: LayerFetcher | None = None,
+) -> FetchedImage:
+    """Read the manifest ``version.digest`` names and, for an index, the image
+    for ``platform`` (default: this machine); read and verify its config."""
+    wanted = wanted_platform(platform)
+    top = source.get_manifest(version.digest)
+    if top.digest != version.digest:
+        raise ImageError(f"manifest {version.digest} came back as {top.digest}")
+    chosen = top
+    depth = 0
+    while chosen.is_index:
+        depth += 1
+        if depth > MAX_INDEX_DEPTH:
+            raise ImageError(f"image index {top.digest} nests indexes too deeply")
+        entry = select_platform(chosen, wanted)
+        chosen = source.get_manifest(entry.digest)
+        if chosen.digest != entry.digest:
+            raise ImageError(f"manifest {entry.digest} came back as {chosen.digest}")
+    parsed = parse_image_manifest(chosen)
+    image = FetchedImage(
+        repository=repository,
+        tag=str(version.tag),
+        digest=version.digest,
+        manifest=top,
+        image_manifest=chosen,
+        config=parsed.config,
+        config_bytes=b"",
+        layers=parsed.layers,
+        platform=wanted,
+        source=source,
+        progress=progress or NoProgress(),
+        fetcher=fetcher or SequentialFetcher(),
+    )
+    config_bytes = image.read_blob(parsed.config)
+    _config_json(config_bytes, parsed.config.digest)
+    return attrs.evolve(image, config_bytes=config_bytes)

@@ -1,0 +1,465 @@
+"""Apply layer tarballs to a root directory, in order, safely.
+
+Semantics (those of the OCI image spec, umoci and Docker):
+
+- ``.wh.NAME`` deletes NAME from lower layers; ``.wh..wh..opq`` deletes the
+  lower-layer contents of its directory. Whiteouts never touch what the same
+  layer adds, whatever their position in the layer, so an opaque marker acts
+  on the whole layer. Neither marker is created.
+- An existing path is replaced by a new entry unless both are directories
+  (then only the metadata changes), so a file replacing a symlink never
+  writes through it.
+- Hard links link to a path already in the root (absolute link names are
+  resolved inside it); they are real links, so a link whose target a later
+  layer deletes stays a regular file.
+- Symlinks are created as written: absolute or dangling targets are fine,
+  since nothing ever follows them out of the root (see ``paths``).
+- FIFOs are created; device nodes only when running as root.
+- Owners are applied only as root, before the mode (chown clears setuid and
+  setgid) and before extended attributes; mtimes are kept, and a
+  directory's mtime is that of its own entry: adding or deleting children
+  later never changes it.
+
+Anything that would write, delete or chmod outside the root raises
+``UnsafeLayerError`` naming the layer and entry; anything malformed raises
+``ImageError``. No entry is ever skipped silently.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import stat
+import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO, Self, cast
+
+import attrs
+
+from ..errors import ImageError, ResourceError, UnsafeLayerError
+from .compression import LayerFormatError, Readable
+from .paths import DIR_FLAGS, EntryError, Located, Root, UnsafeEntryError, clean_name
+
+log = logging.getLogger(__name__)
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+# aufs bookkeeping names (.wh..wh.plnk, .wh..wh.aufs): not whiteouts, never created.
+AUFS_META_PREFIX = ".wh..wh."
+COPY_BUFFER = 1024 * 1024
+FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+XATTR_PREFIX = "SCHILY.xattr."
+# Not in typeshed: a header with a bad checksum, a header cut short.
+_CORRUPT_HEADER: tuple[type[Exception], ...] = (
+    tarfile.InvalidHeaderError,  # type: ignore[attr-defined]
+    tarfile.TruncatedHeaderError,  # type: ignore[attr-defined]
+)
+
+
+@attrs.define
+class LayerStats:
+    """What applying one layer did, for logs."""
+
+    entries: int = 0
+    bytes_written: int = 0
+    whiteouts: int = 0
+    skipped_devices: int = 0
+
+
+class _StrictTarInfo(tarfile.TarInfo):
+    """Makes a corrupt or cut-off header an error: ``tarfile`` alone takes it
+    for the end of the archive, which would drop the rest of a layer."""
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> Self:
+        try:
+            return super().fromtarfile(tarfile_)
+        except _CORRUPT_HEADER as exc:
+            raise LayerFormatError(f"corrupt tar header ({exc})") from None
+
+
+class Unpacker:
+    """Applies layers to ``root`` (an existing, normally empty directory).
+
+    Use as a context manager; call ``apply_layer`` for each layer in order,
+    then ``finish``. ``privileged`` (default: running as root) decides
+    whether owners are applied and devices created.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, privileged: bool | None = None) -> None:
+        self._root = Root(root)
+        self.privileged = os.geteuid() == 0 if privileged is None else privileged
+        # Unprivileged, a read-only directory would stop later writes into it:
+        # such directories stay writable until ``finish``.
+        # path text -> (path, mode); forgotten when the path is removed.
+        self._deferred_modes: dict[str, tuple[tuple[str, ...], int]] = {}
+        self._upper: set[str] = set()
+        self._layer = ""
+
+    def __enter__(self) -> Unpacker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._root.close()
+
+    # -- layers -------------------------------------------------------------
+
+    def apply_layer(self, stream: Readable, layer: str) -> LayerStats:
+        """Apply one uncompressed tar stream; ``layer`` names it in errors.
+
+        Reads the tar up to its end-of-archive marker; the caller drains and
+        verifies the rest of the stream.
+        """
+        self._layer = layer
+        self._upper = set()
+        stats = LayerStats()
+        where = f"{layer}: at the start"
+        try:
+            first = stream.read(tarfile.BLOCKSIZE)
+            if not first:
+                return stats  # an empty blob: an empty layer
+            with tarfile.open(
+                fileobj=cast(BinaryIO, _Prepended(first, stream)),
+                mode="r|",
+                tarinfo=_StrictTarInfo,
+                encoding="utf-8",
+                errors="surrogateescape",
+            ) as tar:
+                while (member := tar.next()) is not None:
+                    # tarfile keeps every member it read; memory must stay flat.
+                    tar.members.clear()  # type: ignore[attr-defined]
+                    where = f"{layer}: entry {member.name!r}"
+                    try:
+                        self._dispatch(tar, member, stats)
+                    finally:
+                        self._root.release()
+                    stats.entries += 1
+                    where = f"{layer}: after entry {member.name!r}"
+        except Exception as exc:
+            raise _in_context(exc, where) from None
+        finally:
+            self._upper = set()
+        return stats
+
+    def finish(self) -> None:
+        """Apply the directory modes held back while unprivileged."""
+        for path, mode in reversed(self._deferred_modes.values()):
+            located = self._root.locate(path, create=False)
+            if located is not None:
+                os.fchmod(located.fd, mode)
+        self._deferred_modes.clear()
+        self._root.invalidate()
+        self._root.release()
+
+    # -- entries ------------------------------------------------------------
+
+    def _dispatch(self, tar: tarfile.TarFile, member: tarfile.TarInfo, stats: LayerStats) -> None:
+        parts = clean_name(member.name)
+        if not parts:
+            self._apply_root(member)
+            return
+        base = parts[-1]
+        if base.startswith(WHITEOUT_PREFIX):
+            stats.whiteouts += 1
+            self._whiteout(parts[:-1], base)
+            return
+        if (member.ischr() or member.isblk()) and not self.privileged:
+            stats.skipped_devices += 1
+            log.debug("%s: skipping device %s (not running as root)", self._layer, member.name)
+            return
+        parent = self._root.locate(parts[:-1], create=True)
+        assert parent is not None
+        self._mark_upper(parent, base)
+        with _keeping_times(parent.fd):
+            if member.isdir():
+                self._make_dir(parent, base, member)
+            elif member.isreg():
+                stats.bytes_written += self._write_file(tar, parent, base, member)
+            elif member.issym():
+                self._replace(parent, base)
+                os.symlink(member.linkname, base, dir_fd=parent.fd)
+                self._set_link_metadata(parent.fd, base, member)
+            elif member.islnk():
+                self._hardlink(parent, base, member)
+            elif member.isfifo() or member.ischr() or member.isblk():
+                self._make_node(parent, base, member, stats)
+            else:
+                raise EntryError(f"unsupported tar entry type {member.type!r}")
+
+    def _mark_upper(self, parent: Located, base: str) -> None:
+        """Record the path and its ancestors as this layer's (whiteouts spare them)."""
+        self._upper.add(parent.child_text(base))
+        path = parent.path
+        while path:
+            text = "/".join(path)
+            if text in self._upper:
+                break
+            self._upper.add(text)
+            path = path[:-1]
+
+    def _apply_root(self, member: tarfile.TarInfo) -> None:
+        if not member.isdir():
+            raise UnsafeEntryError("refusing to replace the root directory with a non-directory")
+        self._set_metadata(self._root.fd, member, directory=True, path=())
+
+    def _replace(self, parent: Located, base: str, *, keep_dir: bool = False) -> bool:
+        """Remove whatever is at ``base``; a directory is kept if ``keep_dir``.
+        True when a directory was kept."""
+        try:
+            info = os.lstat(base, dir_fd=parent.fd)
+        except FileNotFoundError:
+            return False
+        if stat.S_ISDIR(info.st_mode):
+            if keep_dir:
+                return True
+            shutil.rmtree(base, dir_fd=parent.fd)
+        else:
+            os.unlink(base, dir_fd=parent.fd)
+        self._removed(parent.child_text(base))
+        return False
+
+    def _removed(self, path: str) -> None:
+        """Bookkeeping after ``path`` (and all below it) was removed."""
+        self._root.invalidate()
+        if self._deferred_modes:
+            below = path + "/"
+            for key in [k for k in self._deferred_modes if k == path or k.startswith(below)]:
+                del self._deferred_modes[key]
+
+    def _make_dir(self, parent: Located, base: str, member: tarfile.TarInfo) -> None:
+        if not self._replace(parent, base, keep_dir=True):
+            os.mkdir(base, 0o700, dir_fd=parent.fd)
+        fd = os.open(base, DIR_FLAGS, dir_fd=parent.fd)
+        try:
+            self._set_metadata(fd, member, directory=True, path=(*parent.path, base))
+        finally:
+            os.close(fd)
+
+    def _write_file(
+        self, tar: tarfile.TarFile, parent: Located, base: str, member: tarfile.TarInfo
+    ) -> int:
+        self._replace(parent, base)
+        fd = os.open(base, FILE_FLAGS, 0o600, dir_fd=parent.fd)
+        try:
+            written = _copy_data(tar, member, fd) if member.size else 0
+            self._set_metadata(fd, member, directory=False, path=())
+        finally:
+            os.close(fd)
+        return written
+
+    def _hardlink(self, parent: Located, base: str, member: tarfile.TarInfo) -> None:
+        target_parts = clean_name(member.linkname)
+        if not target_parts:
+            raise EntryError("hard link to the root directory")
+        target_dir = self._root.locate(target_parts[:-1], create=False)
+        target = target_parts[-1]
+        try:
+            if target_dir is None:
+                raise FileNotFoundError
+            target_info = os.lstat(target, dir_fd=target_dir.fd)
+        except FileNotFoundError:
+            raise EntryError(f"hard link target {member.linkname!r} does not exist") from None
+        if stat.S_ISDIR(target_info.st_mode):
+            raise EntryError(f"hard link target {member.linkname!r} is a directory")
+        try:
+            existing = os.lstat(base, dir_fd=parent.fd)
+        except FileNotFoundError:
+            pass
+        else:
+            if (existing.st_dev, existing.st_ino) == (target_info.st_dev, target_info.st_ino):
+                return  # already that very file (e.g. a link to itself)
+        self._replace(parent, base)
+        os.link(
+            target,
+            base,
+            src_dir_fd=target_dir.fd,
+            dst_dir_fd=parent.fd,
+            follow_symlinks=False,
+        )
+
+    def _make_node(
+        self, parent: Located, base: str, member: tarfile.TarInfo, stats: LayerStats
+    ) -> None:
+        self._replace(parent, base)
+        if member.isfifo():
+            os.mkfifo(base, 0o600, dir_fd=parent.fd)
+        else:
+            kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
+            device = os.makedev(member.devmajor, member.devminor)
+            try:
+                os.mknod(base, kind | 0o600, device, dir_fd=parent.fd)
+            except PermissionError:
+                stats.skipped_devices += 1
+                log.debug("%s: cannot create device %s here", self._layer, member.name)
+                return
+        # We just made this node and nothing else writes here: it is not a
+        # symlink, so naming it is safe (FIFOs cannot be opened without a reader).
+        if self.privileged:
+            os.chown(base, member.uid, member.gid, dir_fd=parent.fd, follow_symlinks=False)
+        os.chmod(base, stat.S_IMODE(member.mode), dir_fd=parent.fd)
+        _set_times(base, member, dir_fd=parent.fd)
+
+    # -- metadata -----------------------------------------------------------
+
+    def _set_metadata(
+        self, fd: int, member: tarfile.TarInfo, *, directory: bool, path: tuple[str, ...]
+    ) -> None:
+        """Owner, then extended attributes, then mode, then times (on an open fd)."""
+        mode = stat.S_IMODE(member.mode)
+        if self.privileged:
+            os.fchown(fd, member.uid, member.gid)
+        _set_xattrs(fd, member, self._layer)
+        if directory and not self.privileged:
+            key = "/".join(path)
+            self._deferred_modes.pop(key, None)
+            if mode & 0o700 != 0o700:
+                self._deferred_modes[key] = (path, mode)
+                mode |= 0o700
+        os.fchmod(fd, mode)
+        _set_times(fd, member)
+
+    def _set_link_metadata(self, dir_fd: int, name: str, member: tarfile.TarInfo) -> None:
+        if self.privileged:
+            os.chown(name, member.uid, member.gid, dir_fd=dir_fd, follow_symlinks=False)
+        _set_times(name, member, dir_fd=dir_fd)
+
+    # -- whiteouts ----------------------------------------------------------
+
+    def _whiteout(self, parent_parts: tuple[str, ...], marker: str) -> None:
+        if marker != OPAQUE_MARKER and marker.startswith(AUFS_META_PREFIX):
+            log.debug("%s: ignoring aufs metadata %s", self._layer, marker)
+            return
+        name = marker[len(WHITEOUT_PREFIX) :]
+        if marker != OPAQUE_MARKER and name in ("", ".", ".."):
+            raise UnsafeEntryError(f"whiteout of {name or 'an empty name'!r} is not allowed")
+        directory = self._root.locate(parent_parts, create=False)
+        if directory is None:
+            return  # nothing below to delete
+        with _keeping_times(directory.fd):
+            if marker == OPAQUE_MARKER:
+                self._remove_lower_children(directory.fd, directory.path_text)
+                return
+            try:
+                info = os.lstat(name, dir_fd=directory.fd)
+            except FileNotFoundError:
+                return
+            self._remove_lower(directory.fd, name, directory.child_text(name), info)
+
+    def _remove_lower(self, dir_fd: int, name: str, path: str, info: os.stat_result) -> None:
+        """Remove ``name`` unless this layer wrote it; then only its lower children."""
+        if path not in self._upper:
+            if stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(name, dir_fd=dir_fd)
+            else:
+                os.unlink(name, dir_fd=dir_fd)
+            self._removed(path)
+            return
+        if stat.S_ISDIR(info.st_mode):
+            fd = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
+            try:
+                with _keeping_times(fd):
+                    self._remove_lower_children(fd, path)
+            finally:
+                os.close(fd)
+
+    def _remove_lower_children(self, dir_fd: int, path: str) -> None:
+        with os.scandir(dir_fd) as entries:
+            children = [(entry.name, entry.stat(follow_symlinks=False)) for entry in entries]
+        for name, info in children:
+            self._remove_lower(dir_fd, name, f"{path}/{name}" if path else name, info)
+
+
+def _in_context(exc: Exception, where: str) -> Exception:
+    """The error to report for ``exc`` raised at ``where`` (layer and entry)."""
+    if isinstance(exc, UnsafeEntryError):
+        return UnsafeLayerError(f"{where}: {exc}")
+    if isinstance(exc, LayerFormatError | tarfile.TarError | EOFError):
+        return LayerFormatError(f"{where}: {_tar_reason(exc)}")
+    if isinstance(exc, ResourceError):
+        return type(exc)(f"{where}: {exc}")
+    if isinstance(exc, OSError):
+        return ImageError(f"{where}: {exc.strerror or exc}")
+    if isinstance(exc, ValueError | OverflowError):
+        return ImageError(f"{where}: {exc}")
+    return exc
+
+
+def _tar_reason(exc: Exception) -> str:
+    if isinstance(exc, tarfile.ReadError) and "unexpected end of data" in str(exc):
+        return "the tar data ends early"
+    if isinstance(exc, tarfile.TarError):
+        return f"not a valid tar archive ({exc})"
+    return str(exc)
+
+
+class _Prepended:
+    """A stream with a block already read put back in front."""
+
+    def __init__(self, head: bytes, source: Readable) -> None:
+        self._head = head
+        self._source = source
+
+    def read(self, n: int = -1, /) -> bytes:
+        if not self._head:
+            return self._source.read(n)
+        if n < 0:
+            data, self._head = self._head + self._source.read(), b""
+        else:
+            data, self._head = self._head[:n], self._head[n:]
+        return data
+
+
+@contextmanager
+def _keeping_times(dir_fd: int) -> Iterator[None]:
+    """Changing a directory's children must not change its times."""
+    before = os.fstat(dir_fd)
+    try:
+        yield
+    finally:
+        os.utime(dir_fd, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _copy_data(tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> int:
+    source = cast(io.BufferedReader, tar.extractfile(member))
+    buffer = bytearray(min(COPY_BUFFER, member.size))
+    view = memoryview(buffer)
+    written = 0
+    while True:
+        count = source.readinto(view)
+        if not count:
+            break
+        chunk = view[:count]
+        while chunk:
+            chunk = chunk[os.write(fd, chunk) :]
+        written += count
+    if written != member.size:
+        raise EntryError(f"tar data ends after {written} of {member.size} bytes")
+    return written
+
+
+def _set_times(target: int | str, member: tarfile.TarInfo, *, dir_fd: int | None = None) -> None:
+    mtime_ns = int(member.mtime * 1_000_000_000)
+    try:
+        if isinstance(target, int):
+            os.utime(target, ns=(mtime_ns, mtime_ns))
+        else:
+            os.utime(target, ns=(mtime_ns, mtime_ns), dir_fd=dir_fd, follow_symlinks=False)
+    except (OverflowError, ValueError):
+        log.debug("mtime %r out of range, left as is", member.mtime)
+
+
+def _set_xattrs(fd: int, member: tarfile.TarInfo, layer: str) -> None:
+    for key, value in member.pax_headers.items():
+        if not key.startswith(XATTR_PREFIX):
+            continue
+        name = key[len(XATTR_PREFIX) :]
+        try:
+            os.setxattr(fd, name, value.encode("utf-8", "surrogateescape"))
+        except OSError as exc:
+            log.debug("%s: %s: xattr %s not set (%s)", layer, member.name, name, exc.strerror)

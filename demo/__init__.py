@@ -1,0 +1,1 @@
+"""A demo of the resource against a local registry it starts itself."""

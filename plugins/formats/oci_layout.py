@@ -1,0 +1,120 @@
+"""The ``oci-layout`` format: ``oci/``, an OCI image layout.
+
+For a multi-platform digest the layout holds the whole index (every
+platform's manifest, config and layers); for a single image, the image and
+``oci/single-image-digest`` with its digest. Either way ``index.json`` has one
+descriptor, of the manifest the version's digest names, annotated with the
+tag as ``org.opencontainers.image.ref.name``; that manifest is stored byte
+for byte as a blob, so it hashes to the version's digest.
+
+The Go resource instead writes a multi-platform index itself as
+``index.json``; skopeo and umoci cannot read such a layout without a ref
+name ("more than one image in oci"), while this one they read as ``oci:DIR``
+or ``oci:DIR:TAG``. ``out`` (ours and the Go one) unwraps a one-entry
+index, so pushing the layout again gives the same digest either way.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import ClassVar
+
+from registry_image.core import hookimpl, mediatypes
+from registry_image.core.errors import ImageError
+from registry_image.core.fetch import (
+    BlobDescriptor,
+    FetchedImage,
+    index_entries,
+    parse_image_manifest,
+)
+from registry_image.core.formats import ImageFormat
+from registry_image.core.registry import Manifest
+
+LAYOUT_DIR = "oci"
+REF_NAME = "org.opencontainers.image.ref.name"
+MAX_DEPTH = 3
+
+
+class _Layout:
+    """The blobs of one layout being written, each once."""
+
+    def __init__(self, root: Path, image: FetchedImage) -> None:
+        self.root = root
+        self.image = image
+        self.blobs = root / "blobs" / "sha256"
+        self.blobs.mkdir(parents=True)
+        self._written: set[str] = set()
+
+    def _path(self, digest: str) -> Path | None:
+        algorithm, _, hex_ = digest.partition(":")
+        if algorithm != "sha256":
+            raise ImageError(f"blob {digest}: only sha256 digests can be stored in a layout")
+        if digest in self._written:
+            return None
+        self._written.add(digest)
+        return self.blobs / hex_
+
+    def add_bytes(self, digest: str, content: bytes) -> None:
+        path = self._path(digest)
+        if path is not None:
+            path.write_bytes(content)
+
+    def add_blob(self, descriptor: BlobDescriptor, label: str | None) -> None:
+        path = self._path(descriptor.digest)
+        if path is None:
+            return
+        with self.image.open_blob(descriptor, label=label) as stream, path.open("wb") as out:
+            shutil.copyfileobj(stream, out, 1024 * 1024)
+
+    def add_manifest(self, manifest: Manifest, depth: int = 0) -> None:
+        """A manifest and everything it references."""
+        if depth > MAX_DEPTH:
+            raise ImageError(f"image index {self.image.digest} nests indexes too deeply")
+        self.add_bytes(manifest.digest, manifest.content)
+        if manifest.is_index:
+            for entry in index_entries(manifest):
+                self.add_manifest(self.image.get_manifest(entry), depth + 1)
+            return
+        parsed = parse_image_manifest(manifest)
+        if parsed.config.digest == self.image.config.digest:
+            self.add_bytes(parsed.config.digest, self.image.config_bytes)  # verified already
+        else:
+            self.add_blob(parsed.config, None)
+        count = len(parsed.layers)
+        for position, layer in enumerate(parsed.layers, start=1):
+            self.add_blob(layer, f"layer {position}/{count} ({layer.short})")
+
+
+class OciLayoutFormat:
+    """Writes ``oci/`` (an OCI image layout)."""
+
+    name: ClassVar[str] = "oci-layout"
+
+    def write(self, image: FetchedImage, dest: Path) -> None:
+        root = dest / LAYOUT_DIR
+        layout = _Layout(root, image)
+        layout.add_manifest(image.manifest)
+        (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+        top = image.manifest
+        index = {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": top.media_type,
+                    "digest": top.digest,
+                    "size": len(top.content),
+                    "annotations": {REF_NAME: image.tag},
+                }
+            ],
+        }
+        (root / "index.json").write_text(json.dumps(index, indent=2))
+        if not top.is_index:
+            (root / "single-image-digest").write_text(top.digest)
+
+
+@hookimpl
+def registry_image_register_formats() -> list[type[ImageFormat]]:
+    return [OciLayoutFormat]

@@ -1,0 +1,70 @@
+"""The ``rootfs`` format (the default): the image's layers applied in order
+under ``rootfs/``, plus ``metadata.json`` and ``labels.json``.
+
+``metadata.json`` holds the config's ``cmd``, ``entrypoint`` and ``env``
+(null when the config has none) and ``user`` (a string, empty when none), as
+the Go resource writes them: what Concourse needs to run a task in the image.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from registry_image.core import hookimpl
+from registry_image.core.fetch import FetchedImage
+from registry_image.core.formats import ImageFormat
+from registry_image.core.unpack import Unpacker, apply_layer
+
+from .files import go_json, write_labels
+
+log = logging.getLogger(__name__)
+
+METADATA_LISTS = {"cmd": "Cmd", "entrypoint": "Entrypoint", "env": "Env"}
+
+
+class RootfsFormat:
+    """Unpacks the image into ``rootfs/``."""
+
+    name: ClassVar[str] = "rootfs"
+
+    def write(self, image: FetchedImage, dest: Path) -> None:
+        rootfs = dest / "rootfs"
+        rootfs.mkdir()
+        with Unpacker(rootfs) as unpacker:
+            for layer, opened in image.layer_streams():
+                started = time.monotonic()
+                with opened as stream:
+                    stats = apply_layer(unpacker, stream, layer.label)
+                log.debug(
+                    "%s: %d entries, %d bytes of files, %d whiteouts in %.2fs",
+                    layer.label,
+                    stats.entries,
+                    stats.bytes_written,
+                    stats.whiteouts,
+                    time.monotonic() - started,
+                )
+                if stats.skipped_devices:
+                    log.info(
+                        "%s: %d device nodes skipped (not running as root)",
+                        layer.label,
+                        stats.skipped_devices,
+                    )
+            unpacker.finish()
+        (dest / "metadata.json").write_text(go_json(metadata_of(image)), encoding="utf-8")
+        write_labels(image, dest)
+
+
+def metadata_of(image: FetchedImage) -> dict[str, object]:
+    """The ``metadata.json`` document of ``image``."""
+    runtime = image.runtime_config
+    metadata: dict[str, object] = {field: runtime.get(key) for field, key in METADATA_LISTS.items()}
+    metadata["user"] = runtime.get("User") or ""
+    return metadata
+
+
+@hookimpl
+def registry_image_register_formats() -> list[type[ImageFormat]]:
+    return [RootfsFormat]

@@ -1,0 +1,52 @@
+"""``check``: report the versions of the image at or after the cursor.
+
+Three modes, chosen as the Go resource chooses them:
+
+- ``tag`` set: follow that tag (:mod:`.tag`);
+- else ``tag_regex`` set: every matching tag (:mod:`.regex`);
+- else semver: every version tag (:mod:`.semver`).
+
+The configuration is checked before any request. With a
+``registry_mirror`` and a Docker Hub repository the mirror is asked first,
+the origin when the mirror fails or reports nothing (:mod:`~registry_image.core.mirror`).
+Tags are resolved concurrently, ``workers`` at a time.
+"""
+
+from __future__ import annotations
+
+from registry_image.core.connect import open_registry
+from registry_image.core.mirror import mirror_first
+from registry_image.core.models import CheckRequest, Source, Version
+from registry_image.core.plugins import Plugins
+from registry_image.core.reference import Repository, validate_tag
+from registry_image.core.resolve import DEFAULT_WORKERS
+from registry_image.core.semver_check import SemverPolicy
+
+from .mode import Mode
+from .regex import RegexMode
+from .semver import SemverMode
+from .tag import TagMode, check_tag
+
+__all__ = ["DEFAULT_WORKERS", "check", "check_tag", "mode_of"]
+
+
+def mode_of(source: Source) -> Mode:
+    """The check mode ``source`` asks for, its settings validated."""
+    if source.tag:
+        return TagMode(validate_tag(source.tag, "source.tag"))
+    if source.tag_regex:
+        return RegexMode.from_source(source)
+    return SemverMode(SemverPolicy.from_source(source))
+
+
+def check(
+    request: CheckRequest, plugins: Plugins, *, workers: int = DEFAULT_WORKERS
+) -> list[Version]:
+    """The versions to report for ``request``, oldest first."""
+    mode = mode_of(request.source)
+
+    def attempt(source: Source, repository: Repository | None) -> list[Version]:
+        with open_registry(source, plugins, repository=repository) as registry:
+            return mode.versions(registry, request.version, workers)
+
+    return mirror_first(request.source, attempt, found=bool)

@@ -1,0 +1,177 @@
+"""``in``: fetch the version's image and write it into DEST.
+
+Everything is written into a staging directory inside DEST and renamed into
+place only when the format finished: a failed or interrupted get leaves no
+``rootfs/`` or ``image.tar`` that looks complete. The small files
+``repository``, ``tag`` and ``digest`` (no trailing newline) come last, the
+digest last of all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from registry_image.core.connect import open_registry
+from registry_image.core.converter import parse_request, unstructure
+from registry_image.core.digest import Digest
+from registry_image.core.errors import ConfigError, ImageError, ResourceError
+from registry_image.core.fetch import FetchedImage, fetch_image, platform_text
+from registry_image.core.formats import ImageFormat
+from registry_image.core.metadata import image_metadata as regex_metadata
+from registry_image.core.models import InRequest, MetadataField, Source, VersionResponse
+from registry_image.core.plugins import Plugins, load_plugins
+from registry_image.core.progress import NoProgress, Progress
+from registry_image.core.registry import Registry
+
+from .progress import TqdmProgress
+
+log = logging.getLogger(__name__)
+
+STAGING_PREFIX = ".registry-image-in-"
+
+
+class Interrupted(ResourceError):
+    """The get was stopped (SIGTERM) before it finished."""
+
+
+def get(
+    request: InRequest, dest: Path, plugins: Plugins, *, progress: Progress | None = None
+) -> VersionResponse:
+    """Fetch ``request.version`` into ``dest`` and say what was fetched."""
+    source, version, params = request.source, request.version, request.params
+    try:
+        Digest.parse(version.digest)
+    except ImageError as exc:
+        raise ConfigError(f"version.digest: {exc}") from None
+    # As the Go resource: the format matters (and is checked) only when downloading.
+    format_class = None if params.skip_download else plugins.format(params.format)
+    dest.mkdir(parents=True, exist_ok=True)
+    metadata: list[MetadataField] = [
+        MetadataField("repository", source.repository),
+        MetadataField("tag", str(version.tag)),
+    ]
+    with _staging(dest) as stage, open_registry(source, plugins) as registry:
+        log.info("fetching %s@%s", source.repository, version.digest)
+        if format_class is None:
+            metadata += _without_download(registry, request)
+        else:
+            metadata += _download(registry, request, format_class, stage, progress)
+        _publish(stage, dest)
+    _write_file(dest / "repository", source.repository)
+    _write_file(dest / "tag", str(version.tag))
+    _write_file(dest / "digest", version.digest)
+    return VersionResponse(version=version, metadata=tuple(metadata))
+
+
+def _fetch(
+    registry: Registry, request: InRequest, progress: Progress | None = None
+) -> FetchedImage:
+    params = request.params
+    return fetch_image(
+        registry,
+        repository=request.source.repository,
+        version=request.version,
+        platform=params.platform or request.source.platform,
+        progress=progress or NoProgress(),
+    )
+
+
+def _without_download(registry: Registry, request: InRequest) -> list[MetadataField]:
+    """skip_download: the version must exist; the image's metadata is read
+    (manifest and config, no layers) only when the source asks for it."""
+    source = request.source
+    if not (source.label_regex or source.annotation_regex):
+        registry.get_manifest(request.version.digest)
+        return []
+    return image_metadata(_fetch(registry, request), source)
+
+
+def _download(
+    registry: Registry,
+    request: InRequest,
+    format_class: type[ImageFormat],
+    stage: Path,
+    progress: Progress | None,
+) -> list[MetadataField]:
+    """Fetch the image and have the format write it into ``stage``."""
+    started = time.monotonic()
+    image = _fetch(registry, request, progress)
+    log.debug(
+        "%s: %s, %d layers, as %s",
+        request.version.digest,
+        platform_text(image.platform) if image.is_index else "a single image",
+        len(image.layers),
+        request.params.format,
+    )
+    format_class().write(image, stage)
+    log.info("fetched in %.1fs", time.monotonic() - started)
+    return image_metadata(image, request.source)
+
+
+def image_metadata(image: FetchedImage, source: Source) -> list[MetadataField]:
+    """Metadata from the image itself: config labels matching
+    ``source.label_regex``, then annotations of the (platform's) image
+    manifest matching ``source.annotation_regex``, each sorted by key."""
+    if not (source.label_regex or source.annotation_regex):
+        return []
+    manifest = json.loads(image.image_manifest.content)
+    return regex_metadata(source, image.config_json, manifest)
+
+
+@contextmanager
+def _staging(dest: Path) -> Iterator[Path]:
+    """A fresh directory inside ``dest`` (same filesystem: renames are atomic),
+    removed whatever happens."""
+    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=dest))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _publish(stage: Path, dest: Path) -> None:
+    """Move everything the format wrote from ``stage`` into ``dest``."""
+    for child in sorted(stage.iterdir()):
+        target = dest / child.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        os.rename(child, target)
+
+
+def _write_file(path: Path, text: str) -> None:
+    """``text`` without a trailing newline, replacing ``path`` atomically."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted("terminated by signal; nothing was written")
+
+
+def run_in(stdin_text: str, args: Sequence[str]) -> Any:
+    """The ``in DEST`` command: request on stdin, response for stdout."""
+    if len(args) != 1:
+        raise ConfigError("usage: in DEST (the destination directory)")
+    request = parse_request(stdin_text, InRequest)
+    progress = TqdmProgress(sys.stderr, enabled=not request.source.debug)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        response = get(request, Path(args[0]), load_plugins(), progress=progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return unstructure(response)

@@ -1,0 +1,56 @@
+"""Per-transfer progress bars on stderr, through tqdm.
+
+Concourse shows a step's stderr through a pipe, not a terminal, and its UI
+renders carriage-return progress lines; so bars are short (no width
+guessing), plain ASCII, redrawn at most once a second, and each ends with a
+final line that stays.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from registry_image.core.progress import ProgressBar
+from tqdm import tqdm
+
+MIN_INTERVAL_SECONDS = 1.0
+BAR_FORMAT = "{desc} {percentage:3.0f}% {n_fmt}B/{total_fmt}B {rate_fmt}"
+BAR_FORMAT_UNKNOWN_TOTAL = "{desc} {n_fmt}B {rate_fmt}"
+
+
+class _TqdmBar:
+    def __init__(self, bar: tqdm) -> None:
+        self._bar = bar
+
+    def update_to(self, done: int) -> None:
+        if done > self._bar.n:
+            self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+class TqdmProgress:
+    """Progress bars on ``stream`` (stderr), or nothing when not ``enabled``."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool = True) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        # No monitor thread: bars are updated from the transfer itself.
+        tqdm.monitor_interval = 0
+
+    def start(self, label: str, total: int | None) -> ProgressBar:
+        bar = tqdm(
+            total=total,
+            desc=label,
+            file=self.stream,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            mininterval=MIN_INTERVAL_SECONDS,
+            ascii=True,
+            dynamic_ncols=False,
+            bar_format=BAR_FORMAT if total else BAR_FORMAT_UNKNOWN_TOTAL,
+            disable=not self.enabled,
+        )
+        return _TqdmBar(bar)

@@ -1,0 +1,197 @@
+"""A plain in-memory model of applying layers, to check the real unpacker against.
+
+It states the semantics directly, on a dict of paths, with none of the real
+unpacker's machinery (descriptors, caches, tarfile, the kernel):
+
+- names are cleaned lexically; ``..`` above the root is unsafe;
+- parent directories are resolved following symlinks *inside* the root
+  (absolute targets restart at the root, ``..`` stops there), missing ones
+  are created; a non-directory on the way is an error;
+- an existing path is replaced unless old and new are both directories;
+- ``.wh.NAME`` / ``.wh..wh..opq`` delete what lower layers have there, never
+  what the same layer wrote (nor their ancestors);
+- hard links share one inode; a directory's mtime is that of its own entry;
+  a directory made implicitly inherits its parent's setgid bit and group.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import attrs
+
+from tests.harness.oci_builder import Entry
+
+Path = tuple[str, ...]
+MAX_FOLLOWS = 40
+
+
+class ModelUnsafe(Exception):
+    """The entry would reach outside the root."""
+
+
+class ModelError(Exception):
+    """The entry cannot be applied (malformed for this tree)."""
+
+
+@attrs.define
+class Inode:
+    kind: str  # file, dir, symlink, fifo
+    mode: int
+    uid: int
+    gid: int
+    mtime: int | None  # None: an implicit directory, time not specified
+    content: bytes = b""
+    target: str = ""
+    number: int = 0
+
+
+_numbers = itertools.count(1)
+
+
+def clean(name: str) -> Path:
+    parts: list[str] = []
+    for component in name.split("/"):
+        if component in ("", "."):
+            continue
+        if component == "..":
+            if not parts:
+                raise ModelUnsafe(name)
+            parts.pop()
+        else:
+            parts.append(component)
+    return tuple(parts)
+
+
+@attrs.define
+class Model:
+    """The tree: path (tuple of names, root excluded) -> inode."""
+
+    tree: dict[Path, Inode] = attrs.field(factory=dict)
+
+    # -- lookups ----------------------------------------------------------
+
+    def resolve_dir(self, parts: Path, create: bool) -> Path | None:
+        resolved: list[str] = []
+        pending = list(reversed(parts))
+        follows = 0
+        while pending:
+            component = pending.pop()
+            if component in ("", "."):
+                continue
+            if component == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            path = (*resolved, component)
+            node = self.tree.get(path)
+            if node is None:
+                if not create:
+                    return None
+                # mkdir in a setgid directory inherits its setgid bit and group
+                parent = self.tree.get(tuple(resolved))
+                setgid = parent.mode & 0o2000 if parent is not None else 0
+                gid = parent.gid if parent is not None and setgid else 0
+                self.tree[path] = Inode("dir", 0o755 | setgid, 0, gid, None, number=next(_numbers))
+            elif node.kind == "symlink":
+                follows += 1
+                if follows > MAX_FOLLOWS:
+                    raise ModelError("symlink loop")
+                if node.target.startswith("/"):
+                    resolved = []
+                pending.extend(reversed(node.target.split("/")))
+                continue
+            elif node.kind != "dir":
+                raise ModelError(f"{'/'.join(path)} is not a directory")
+            resolved.append(component)
+        return tuple(resolved)
+
+    def remove(self, path: Path) -> None:
+        for key in [k for k in self.tree if k[: len(path)] == path]:
+            del self.tree[key]
+
+    def children(self, path: Path) -> list[Path]:
+        return [k for k in self.tree if len(k) == len(path) + 1 and k[: len(path)] == path]
+
+    # -- layers -------------------------------------------------------------
+
+    def apply_layer(self, entries: Sequence[Entry], *, privileged: bool = True) -> None:
+        upper: set[Path] = set()
+        for entry in entries:
+            self._apply(entry, upper, privileged)
+
+    def _remove_lower(self, path: Path, upper: set[Path]) -> None:
+        if path not in upper:
+            self.remove(path)
+        elif self.tree[path].kind == "dir":
+            for child in self.children(path):
+                self._remove_lower(child, upper)
+
+    def _apply(self, entry: Entry, upper: set[Path], privileged: bool) -> None:
+        parts = clean(entry.name)
+        if not parts:
+            if entry.kind != "dir":
+                raise ModelUnsafe("root replaced")
+            return
+        base = parts[-1]
+        if base.startswith(".wh."):
+            if base != ".wh..wh..opq" and base.startswith(".wh..wh."):
+                return
+            name = base[4:]
+            if base != ".wh..wh..opq" and name in ("", ".", ".."):
+                raise ModelUnsafe("whiteout of . or ..")
+            directory = self.resolve_dir(parts[:-1], create=False)
+            if directory is None:
+                return
+            if base == ".wh..wh..opq":
+                for child in self.children(directory):
+                    self._remove_lower(child, upper)
+            elif (*directory, name) in self.tree:
+                self._remove_lower((*directory, name), upper)
+            return
+        if entry.kind == "chardev" and not privileged:
+            return
+        parent = self.resolve_dir(parts[:-1], create=True)
+        assert parent is not None
+        path = (*parent, base)
+        for depth in range(1, len(path) + 1):
+            upper.add(path[:depth])
+        existing = self.tree.get(path)
+        if entry.kind == "hardlink":
+            self._hardlink(entry, path, existing)
+            return
+        if existing is not None and existing.kind == "dir" and entry.kind == "dir":
+            existing.mode, existing.mtime = entry.mode, entry.mtime
+            existing.uid, existing.gid = entry.uid, entry.gid
+            return
+        if existing is not None:
+            self.remove(path)
+        self.tree[path] = Inode(
+            kind=entry.kind,
+            mode=0o777 if entry.kind == "symlink" else entry.mode,
+            uid=entry.uid,
+            gid=entry.gid,
+            mtime=entry.mtime,
+            content=entry.content if entry.kind == "file" else b"",
+            target=entry.linkname if entry.kind == "symlink" else "",
+            number=next(_numbers),
+        )
+
+    def _hardlink(self, entry: Entry, path: Path, existing: Inode | None) -> None:
+        target_parts = clean(entry.linkname)
+        if not target_parts:
+            raise ModelError("link to root")
+        target_dir = self.resolve_dir(target_parts[:-1], create=False)
+        target = None if target_dir is None else self.tree.get((*target_dir, target_parts[-1]))
+        if target is None:
+            raise ModelError("hard link target missing")
+        if target.kind == "dir":
+            raise ModelError("hard link to a directory")
+        if existing is target:
+            return
+        if existing is not None:
+            self.remove(path)
+        if (*target_dir, target_parts[-1]) not in self.tree:  # it was under ``path``
+            raise ModelError("hard link target removed by the link itself")
+        self.tree[path] = target
