@@ -23,17 +23,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from registry_image.core.connect import open_registry
 from registry_image.core.converter import parse_request, unstructure
 from registry_image.core.digest import Digest
 from registry_image.core.errors import ConfigError, ImageError, ResourceError
 from registry_image.core.fetch import FetchedImage, fetch_image, platform_text
+from registry_image.core.fetch.metadata import image_metadata as regex_metadata
 from registry_image.core.formats import ImageFormat
-from registry_image.core.metadata import image_metadata as regex_metadata
 from registry_image.core.models import InRequest, MetadataField, Source, VersionResponse
 from registry_image.core.plugins import Plugins, load_plugins
 from registry_image.core.progress import NoProgress, Progress
 from registry_image.core.registry import Registry
+from registry_image.core.registry.connect import open_registry
 
 from .progress import TqdmProgress
 

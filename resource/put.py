@@ -5,7 +5,7 @@ Go resource's message: a bad ``version``, an unreadable ``additional_tags``
 file, ``tag_prefix`` without additional tags, no tag at all, an ``image``
 glob matching nothing or more than one path, an image that cannot be read.
 Then the aliases are computed (listing the repository's tags) and the image
-is pushed (``core.push``).
+is pushed (``core.registry.push``).
 
 Cross-repository mounts: an image fetched by ``get`` from another repository
 of the same registry and put unchanged (promotion) has a ``repository`` file
@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from registry_image.core.auth import Scope
-from registry_image.core.connect import open_registry
 from registry_image.core.converter import parse_request, unstructure
 from registry_image.core.errors import (
     AuthError,
@@ -32,15 +31,16 @@ from registry_image.core.errors import (
     NotFoundError,
     RegistryError,
 )
-from registry_image.core.imageloader import open_image
-from registry_image.core.localimage import LocalImage
+from registry_image.core.localimage.image import LocalImage
+from registry_image.core.localimage.loader import open_image
 from registry_image.core.models import MetadataField, OutRequest, Tag, Version, VersionResponse
 from registry_image.core.plugins import Plugins, load_plugins
-from registry_image.core.push import Pusher
 from registry_image.core.reference import Repository, parse_repository, validate_tag
 from registry_image.core.registry import Registry
-from registry_image.core.semver import SemVer
-from registry_image.core.tags import TagPlan, go_quote, parse_version, plan_tags
+from registry_image.core.registry.connect import open_registry
+from registry_image.core.registry.push import Pusher
+from registry_image.core.versions.semver import SemVer
+from registry_image.core.versions.tags import TagPlan, go_quote, parse_version, plan_tags
 
 log = logging.getLogger(__name__)
 

@@ -8,19 +8,19 @@ Three modes, chosen as the Go resource chooses them:
 
 The configuration is checked before any request. With a
 ``registry_mirror`` and a Docker Hub repository the mirror is asked first,
-the origin when the mirror fails or reports nothing (:mod:`~registry_image.core.mirror`).
+the origin when the mirror fails or reports nothing (:mod:`~registry_image.core.registry.mirror`).
 Tags are resolved concurrently, ``workers`` at a time.
 """
 
 from __future__ import annotations
 
-from registry_image.core.connect import open_registry
-from registry_image.core.mirror import mirror_first
 from registry_image.core.models import CheckRequest, Source, Version
 from registry_image.core.plugins import Plugins
 from registry_image.core.reference import Repository, validate_tag
-from registry_image.core.resolve import DEFAULT_WORKERS
-from registry_image.core.semver_check import SemverPolicy
+from registry_image.core.registry.connect import open_registry
+from registry_image.core.registry.mirror import mirror_first
+from registry_image.core.registry.resolve import DEFAULT_WORKERS
+from registry_image.core.versions.selection import SemverPolicy
 
 from .mode import Mode
 from .regex import RegexMode

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 
 import attrs
-from registry_image.core.metadata import compile_regex
+from registry_image.core.fetch.metadata import compile_regex
 from registry_image.core.models import Platform, Source, Tag, Version
 from registry_image.core.registry import Registry
-from registry_image.core.resolve import bounded_map, resolve_tags
+from registry_image.core.registry.resolve import bounded_map, resolve_tags
 
 from .created import check_platform, stamp
 

@@ -1,6 +1,6 @@
 """Semver mode: every tag that is a version, one per digest, ascending.
 
-The selection rules live in :mod:`registry_image.core.semver_check`; this
+The selection rules live in :mod:`registry_image.core.versions.selection`; this
 module lists the tags and resolves them concurrently for it.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 import attrs
 from registry_image.core.models import Version
 from registry_image.core.registry import Registry
-from registry_image.core.resolve import resolve_tags
-from registry_image.core.semver_check import SemverPolicy, select_versions
+from registry_image.core.registry.resolve import resolve_tags
+from registry_image.core.versions.selection import SemverPolicy, select_versions
 
 
 @attrs.frozen

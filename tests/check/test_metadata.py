@@ -1,4 +1,4 @@
-"""core.metadata: labels and annotations for ``in``'s metadata."""
+"""core.fetch.metadata: labels and annotations for ``in``'s metadata."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from registry_image.core.errors import ConfigError
-from registry_image.core.metadata import compile_regex, image_metadata, matching_fields
+from registry_image.core.fetch.metadata import compile_regex, image_metadata, matching_fields
 from registry_image.core.models import MetadataField, Source
 
 CONFIG = {

@@ -283,8 +283,8 @@ def test_docker_hub_host_override_applies_to_docker_hub_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from registry_image.core.errors import ConfigError
-    from registry_image.core.mirror import api_repository
     from registry_image.core.reference import Repository, parse_repository
+    from registry_image.core.registry.mirror import api_repository
 
     hub_repo = parse_repository("alpine")
     other = parse_repository("ghcr.io/org/app")

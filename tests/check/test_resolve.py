@@ -1,4 +1,4 @@
-"""core.resolve: the bounded pool behind concurrent tag resolution."""
+"""core.registry.resolve: the bounded pool behind concurrent tag resolution."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from registry_image.core.plugins import load_plugins
 from registry_image.core.reference import Repository
 from registry_image.core.registry import Registry
-from registry_image.core.resolve import bounded_map, resolve_tags
+from registry_image.core.registry.resolve import bounded_map, resolve_tags
 
 from tests.check.images import Writer
 from tests.harness.proxy import RegistryProxy

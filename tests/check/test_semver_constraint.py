@@ -1,4 +1,4 @@
-"""core.semver_constraint: Masterminds' constraint semantics.
+"""core.versions.constraint: Masterminds' constraint semantics.
 
 Two kinds of evidence: Masterminds' own test tables, and properties that
 tie every operator to plain version comparison, written independently of
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from registry_image.core.semver import SemVer
-from registry_image.core.semver_constraint import Constraint, ConstraintError, Constraints
+from registry_image.core.versions.constraint import Constraint, ConstraintError, Constraints
+from registry_image.core.versions.semver import SemVer
 
 from tests.check.masterminds_table import FULL, PARSE, SINGLE
 

@@ -1,4 +1,4 @@
-"""core.semver_check: the semver-mode rules, without a registry.
+"""core.versions.selection: the semver-mode rules, without a registry.
 
 ``select_versions`` resolves in phases (the cursor's tag, then only newer
 versions, then the skipped ones only if the bare tag needs them). A
@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from registry_image.core.errors import ConfigError
 from registry_image.core.models import Source, Tag, Version
-from registry_image.core.semver import SemVer
-from registry_image.core.semver_check import SemverPolicy, select_versions
-from registry_image.core.semver_constraint import Constraints
+from registry_image.core.versions.constraint import Constraints
+from registry_image.core.versions.selection import SemverPolicy, select_versions
+from registry_image.core.versions.semver import SemVer
 
 TAG_POOL = [
     "1", "1.0", "1.0.0", "v1.0.0", "1.2", "1.2.3", "2", "2.0.0", "2.0.0-rc.1", "2.0.0-rc1",

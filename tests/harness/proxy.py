@@ -35,6 +35,12 @@ HOP_BY_HOP = frozenset(
 )
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 stalls a concurrent client for a second.
+    request_queue_size = 128
+
+
 @attrs.frozen
 class Seen:
     """One request that reached the proxy, and what became of it."""
@@ -86,8 +92,7 @@ class RegistryProxy:
         self.rules: list[Rule] = []
         self._seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server((LOOPBACK, 0), self._handler_class())
         self.host = f"{LOOPBACK}:{self._server.server_address[1]}"
         self.url = f"http://{self.host}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -147,9 +152,11 @@ class RegistryProxy:
                     self.close_connection = True
                     self.connection.close()
                     return
+                # Record before answering: a client that has its answer may
+                # read ``seen`` at once.
                 if isinstance(action, Respond):
-                    self._send(action.status, action.headers, action.body, None)
                     proxy._record(Seen(self.command, self.path, auth, len(body), action.status))
+                    self._send(action.status, action.headers, action.body, None)
                     return
                 status, headers, payload = self._forward(body)
                 if isinstance(action, Alter):
@@ -163,13 +170,13 @@ class RegistryProxy:
                         payload = action.replace_body
                         if "Content-Length" in headers:
                             headers["Content-Length"] = str(len(payload))
+                proxy._record(Seen(self.command, self.path, auth, len(body), status))
                 self._send(
                     status,
                     headers,
                     payload,
                     action.truncate_body if isinstance(action, Alter) else None,
                 )
-                proxy._record(Seen(self.command, self.path, auth, len(body), status))
 
             def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
                 connection = http.client.HTTPConnection(

@@ -272,6 +272,8 @@ class _HTTPServer(ThreadingHTTPServer):
     """The HTTP server, knowing which :class:`TokenServer` it serves."""
 
     daemon_threads = True
+    # The default backlog of 5 stalls a concurrent client for a second.
+    request_queue_size = 128
 
     def __init__(
         self,

@@ -3,8 +3,8 @@
 Each case: the tags already in the repository (None: the repository does
 not exist), ``source.variant``, ``params.version``, ``bump_aliases``, and
 either the tags pushed (order-free, as upstream compares) or the error.
-Used by the unit test of ``core.tags`` and the end-to-end test against the
-real registry.
+Used by the unit test of ``core.versions.tags`` and the end-to-end test
+against the real registry.
 """
 
 from __future__ import annotations

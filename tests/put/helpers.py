@@ -10,8 +10,8 @@ from typing import Any
 
 import requests
 from registry_image.core.auth import Credentials
-from registry_image.core.imageloader import open_image
-from registry_image.core.localimage import LocalImage
+from registry_image.core.localimage.image import LocalImage
+from registry_image.core.localimage.loader import open_image
 from registry_image.core.mediatypes import MANIFEST_ACCEPT
 from registry_image.core.plugins import load_plugins
 from registry_image.core.reference import Repository

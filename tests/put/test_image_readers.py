@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from registry_image.core import mediatypes
 from registry_image.core.errors import ImageError
-from registry_image.core.imageloader import open_image
-from registry_image.core.localimage import LocalImage
+from registry_image.core.localimage.image import LocalImage
+from registry_image.core.localimage.loader import open_image
 
 from tests.harness.oci_builder import (
     BuiltImage,

@@ -1,4 +1,4 @@
-"""core.push against the real registry, through a proxy that counts every
+"""core.registry.push against the real registry, through a proxy that counts every
 request and injects 429s, 5xx, resets, lost answers and odd ``Location``s."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from registry_image.core.errors import RegistryError
-from registry_image.core.localimage import LocalImage
-from registry_image.core.push import Pusher, PushSettings
+from registry_image.core.localimage.image import LocalImage
+from registry_image.core.registry.push import Pusher, PushSettings
 
 from tests.harness.fixtures import unique_repo
 from tests.harness.registry import RunningRegistry

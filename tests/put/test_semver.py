@@ -1,4 +1,4 @@
-"""core.semver: Masterminds' lenient parsing and SemVer precedence."""
+"""core.versions.semver: Masterminds' lenient parsing and SemVer precedence."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from registry_image.core.semver import InvalidSemVer, SemVer, SemVerError, parse_or_none
+from registry_image.core.versions.semver import InvalidSemVer, SemVer, SemVerError, parse_or_none
 
 numbers = st.integers(min_value=0, max_value=2**64 - 1)
 words = st.from_regex(r"[A-Za-z-][0-9A-Za-z-]{0,6}", fullmatch=True)

@@ -1,4 +1,4 @@
-"""core.tags: which tags ``out`` pushes, and the errors for bad combinations."""
+"""core.versions.tags: which tags ``out`` pushes, and the errors for bad combinations."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from registry_image.core.errors import ConfigError
-from registry_image.core.semver import SemVer
-from registry_image.core.tags import aliases_to_bump, parse_version, plan_tags
+from registry_image.core.versions.semver import SemVer
+from registry_image.core.versions.tags import aliases_to_bump, parse_version, plan_tags
 
 from .alias_table import MORE_CASES, UPSTREAM_CASES, AliasCase
 

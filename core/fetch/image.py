@@ -21,13 +21,13 @@ from typing import Any, Protocol
 
 import attrs
 
-from . import mediatypes
-from .digest import Digest, VerifyingReader
-from .errors import ImageError
-from .models import Platform, Version
-from .progress import NoProgress, Progress, ProgressBar
-from .registry import Manifest
-from .unpack.compression import LayerFormatError
+from .. import mediatypes
+from ..digest import Digest, VerifyingReader
+from ..errors import ImageError
+from ..models import Platform, Version
+from ..progress import NoProgress, Progress, ProgressBar
+from ..registry.client import Manifest
+from ..unpack.compression import LayerFormatError
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_INDEX_DEPTH = 3

@@ -41,13 +41,13 @@ from typing import Any
 
 import attrs
 
-from . import mediatypes
-from .digest import Digest, sha256_of
-from .errors import ImageError
+from .. import mediatypes
+from ..digest import Digest, sha256_of
+from ..errors import ImageError
+from ..registry.client import Manifest
 from .filetree import Member, TarTree
-from .localimage import Blob, LocalImage, is_foreign
+from .image import Blob, LocalImage, is_foreign
 from .ocilayout import repository_of_reference
-from .registry import Manifest
 
 OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 GZIP_LEVEL = 1

@@ -38,10 +38,10 @@ from urllib.parse import quote, urljoin
 import attrs
 import requests
 
-from .digest import Digest
-from .errors import AuthError, ImageError, RegistryError
-from .localimage import Blob, LocalImage
-from .registry import Manifest, Registry
+from ..digest import Digest
+from ..errors import AuthError, ImageError, RegistryError
+from ..localimage.image import Blob, LocalImage
+from .client import Manifest, Registry
 
 log = logging.getLogger(__name__)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .auth import Credentials, Scope
-from .errors import ConfigError
+from ..auth import Credentials, Scope
+from ..errors import ConfigError
+from ..models import Source
+from ..plugins import Plugins
+from ..reference import Repository, parse_repository
+from ..transport import TransportSettings
+from .client import Registry
 from .mirror import api_repository
-from .models import Source
-from .plugins import Plugins
-from .reference import Repository, parse_repository
-from .registry import Registry
-from .transport import TransportSettings
 
 
 def credentials_of(username: str | None, password: str | None) -> Credentials | None:

@@ -25,9 +25,9 @@ from typing import TypeVar
 
 import attrs
 
-from .errors import ConfigError, ResourceError
-from .models import Source
-from .reference import Repository, parse_repository, validate_host
+from ..errors import ConfigError, ResourceError
+from ..models import Source
+from ..reference import Repository, parse_repository, validate_host
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import ImageError
 from .dockersave import read_docker_save
-from .errors import ImageError
 from .filetree import DirTree, TarTree
-from .localimage import LocalImage
+from .image import LocalImage
 from .ocilayout import read_layout
 
 

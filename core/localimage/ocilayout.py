@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import mediatypes
-from .digest import Digest, sha256_of
-from .errors import ConfigError, ImageError
+from .. import mediatypes
+from ..digest import Digest, sha256_of
+from ..errors import ConfigError, ImageError
+from ..reference import parse_repository
+from ..registry.client import MAX_MANIFEST_BYTES, Manifest
 from .filetree import FileTree
-from .localimage import Blob, LocalImage, is_foreign
-from .reference import parse_repository
-from .registry import MAX_MANIFEST_BYTES, Manifest
+from .image import Blob, LocalImage, is_foreign
 
 SINGLE_IMAGE_DIGEST = "single-image-digest"
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"

@@ -5,7 +5,7 @@ The rules are the Go resource's (``checkRepository``):
 - a tag is a version when it parses leniently (``1``, ``1.2``, ``v1.2.3``);
   with ``variant`` it must end in ``-<variant>``, stripped before parsing;
 - ``semver_constraint`` must allow it (Masterminds semantics, see
-  :mod:`.semver_constraint`);
+  :mod:`.constraint`);
 - a pre-release needs ``pre_releases: true`` and an identifier starting
   with ``alpha``, ``beta``, ``rc`` or one of ``pre_release_prefixes``;
   without custom prefixes a ``-`` in the pre-release marks another variant,
@@ -34,10 +34,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-from .errors import ConfigError
-from .models import Source, Tag, Version
+from ..errors import ConfigError
+from ..models import Source, Tag, Version
+from .constraint import ConstraintError, Constraints
 from .semver import SemVer, parse_or_none
-from .semver_constraint import ConstraintError, Constraints
 
 DEFAULT_PRE_RELEASE_PREFIXES = ("alpha", "beta", "rc")
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-from .registry import Descriptor, Registry
-from .transport import DEFAULT_CONNECTIONS
+from ..transport import DEFAULT_CONNECTIONS
+from .client import Descriptor, Registry
 
 T = TypeVar("T")
 R = TypeVar("R")

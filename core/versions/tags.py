@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from .errors import ConfigError
-from .reference import validate_tag
+from ..errors import ConfigError
+from ..reference import validate_tag
 from .semver import InvalidSemVer, SemVer, SemVerError, parse_or_none
 
 

@@ -19,13 +19,13 @@ from urllib.parse import urljoin, urlsplit
 import attrs
 import requests
 
-from . import mediatypes
-from .auth import Authenticator, Challenge, Credentials, Scope
-from .digest import Digest, VerifyingReader, sha256_of
-from .errors import AuthError, DigestMismatchError, NotFoundError, RegistryError
-from .plugins import Plugins
-from .reference import Repository
-from .transport import Body, Transport, TransportSettings
+from .. import mediatypes
+from ..auth import Authenticator, Challenge, Credentials, Scope
+from ..digest import Digest, VerifyingReader, sha256_of
+from ..errors import AuthError, DigestMismatchError, NotFoundError, RegistryError
+from ..plugins import Plugins
+from ..reference import Repository
+from ..transport import Body, Transport, TransportSettings
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ConfigError
-from .models import MetadataField, Source
+from ..errors import ConfigError
+from ..models import MetadataField, Source
 
 
 def compile_regex(pattern: str, field: str) -> re.Pattern[str]:

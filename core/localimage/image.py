@@ -1,7 +1,7 @@
 """An image on disk, described for ``out``: its manifests and its blobs.
 
 Readers (``ocilayout``, ``dockersave``) turn a path into a ``LocalImage``;
-``push`` sends it. Manifests are small and held as bytes; blob content is
+``registry.push`` sends it. Manifests are small and held as bytes; blob content is
 opened lazily, at any offset, from a file or a tar member, so a layer is
 never held in memory whole.
 """
@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 import attrs
 
-from .registry import Manifest
+from ..registry.client import Manifest
 
 #: Opens a blob's bytes, positioned ``offset`` bytes in; the caller closes it.
 Opener = Callable[[int], BinaryIO]

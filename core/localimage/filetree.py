@@ -17,7 +17,7 @@ from typing import BinaryIO, Protocol
 
 import attrs
 
-from .errors import ImageError
+from ..errors import ImageError
 
 MAX_LINK_HOPS = 16
 
