@@ -154,9 +154,11 @@ def put(request: OutRequest, src: Path, plugins: Plugins) -> VersionResponse:
     """Push the image; the version (first tag, digest) and metadata."""
     source = request.source
     if source.content_trust is not None:
-        raise ConfigError(
-            "source.content_trust: Notary v1 signing is not supported (Notary v1 is "
-            "retired upstream); remove content_trust to push unsigned"
+        # The Go resource pushes anyway when signing fails, so pipelines with
+        # content_trust keep working; we say loudly that nothing is signed.
+        log.warning(
+            "warning: source.content_trust is ignored: Notary v1 signing is not supported "
+            "(Notary v1 is retired); the image is pushed unsigned"
         )
     tag_plan = plan(request, src)
     target = parse_repository(source.repository)

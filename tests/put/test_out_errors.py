@@ -124,11 +124,6 @@ def test_missing_image_param(src: Path) -> None:
     assert message == "invalid request: params.image: required field missing"
 
 
-def test_content_trust_is_refused(src: Path) -> None:
-    message = out(src, {"image": "image.tar"}, tag="t", content_trust={"server": "x"})
-    assert message.startswith("source.content_trust: Notary v1 signing is not supported")
-
-
 def test_no_source_directory(src: Path) -> None:
     request = {"source": {"repository": NOWHERE, "tag": "t"}, "params": {"image": "x"}}
     result = run_resource("out", request)
