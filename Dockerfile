@@ -24,6 +24,7 @@ COPY pyproject.toml README.md ./
 COPY core/ core/
 COPY plugins/ plugins/
 COPY resource/ resource/
+COPY testing/ testing/
 # Build our wheel and the wheels of its dependencies, then install them into
 # a venv that holds nothing else: no pip, no setuptools, no sources.
 # zstandard's wheel also carries a cffi backend (12 MB) that cannot load

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.harness.oci_builder import Entry, build_image
+from registry_image.testing.oci_builder import Entry, build_image
+
 from tests.harness.registry import start_registry
 from tests.harness.resource import ResourceRun, run_resource
 

@@ -21,7 +21,7 @@ def setuptools_config() -> dict[str, Any]:
 
 
 def mapped_folders() -> dict[str, Path]:
-    """``package-dir``: import name -> repository folder (core/, plugins/, resource/)."""
+    """``package-dir``: import name -> repository folder (core/, plugins/, resource/, testing/)."""
     return {name: ROOT / folder for name, folder in setuptools_config()["package-dir"].items()}
 
 
@@ -40,6 +40,7 @@ def test_the_mapped_folders_are_the_root_folders() -> None:
         "core",
         "plugins",
         "resource",
+        "testing",
     ]
 
 

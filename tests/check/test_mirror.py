@@ -20,7 +20,7 @@ import pytest
 
 from tests.check.images import Pushed, Writer
 from tests.harness.ports import free_port
-from tests.harness.proxy import RegistryProxy, proxy_for
+from tests.harness.proxy import RegistryProxy
 from tests.harness.registry import RunningRegistry, start_registry
 from tests.harness.resource import ResourceRun, run_resource
 from tests.harness.token_server import TokenServer
@@ -54,8 +54,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         start_registry(
             tmp_path_factory.mktemp("cache"), "anonymous", proxy_remote=origin.url
         ) as pull_through,
-        proxy_for(origin.url) as origin_proxy,
-        proxy_for(mirror.url) as mirror_proxy,
+        RegistryProxy(origin.url) as origin_proxy,
+        RegistryProxy(mirror.url) as mirror_proxy,
     ):
         yield Hub(origin, origin_proxy, mirror, mirror_proxy, pull_through)
 
@@ -77,17 +77,17 @@ class Marks:
     @classmethod
     def of(cls, hub: Hub) -> Marks:
         return cls(
-            len(hub.origin_proxy.seen),
-            len(hub.mirror_proxy.seen),
+            len(hub.origin_proxy.records),
+            len(hub.mirror_proxy.records),
             len(tokens(hub.origin).requests),
             len(tokens(hub.mirror).requests),
         )
 
     def origin_requests(self, hub: Hub) -> int:
-        return len(hub.origin_proxy.seen) - self.origin_proxy
+        return len(hub.origin_proxy.records) - self.origin_proxy
 
     def mirror_requests(self, hub: Hub) -> int:
-        return len(hub.mirror_proxy.seen) - self.mirror_proxy
+        return len(hub.mirror_proxy.records) - self.mirror_proxy
 
     def origin_users(self, hub: Hub) -> set[str | None]:
         return {r.username for r in tokens(hub.origin).requests[self.origin_tokens :]}

@@ -90,7 +90,7 @@ def test_created_at_sort_uses_the_platform_image(
     result = run_resource("check", {"source": source(proxy, writer, **fields)})
 
     assert result.json() == [{"tag": t, "digest": pushed[t].digest} for t in expected]
-    mine = [s.method for s in proxy.seen if s.path.startswith(f"/v2/{writer.repo}/manifests/")]
+    mine = [s.method for s in proxy.records if s.path.startswith(f"/v2/{writer.repo}/manifests/")]
     assert "HEAD" not in mine  # GET gives the digest already
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
+import re
 
 import pytest
 from registry_image.core.errors import RegistryError
@@ -17,21 +17,8 @@ from registry_image.core.transport import RetryPolicy, TransportSettings
 from registry_image.resource.check import check
 
 from tests.check.images import Writer
-from tests.harness.proxy import Action, RegistryProxy, Reset, Respond
+from tests.harness.proxy import Fault, RegistryProxy, Reset, Respond
 from tests.harness.resource import run_resource
-
-
-def once_each(faults: dict[tuple[str, str], Action]) -> object:
-    """A rule answering each (method, path) of ``faults`` with its fault the
-    first time only."""
-    pending = dict(faults)
-    lock = threading.Lock()
-
-    def rule(method: str, path: str) -> Action | None:
-        with lock:
-            return pending.pop((method, path.split("?")[0]), None)
-
-    return rule
 
 
 def test_semver_check_rides_out_rate_limits_errors_and_resets(
@@ -42,16 +29,13 @@ def test_semver_check_rides_out_rate_limits_errors_and_resets(
         pushed[tag] = writer.image(tag)
         writer.tag(tag, pushed[tag])
     base = f"/v2/{writer.repo}"
-    proxy.rules.append(
-        once_each(  # type: ignore[arg-type]
-            {
-                ("GET", f"{base}/tags/list"): Respond(429, {"Retry-After": "1"}),
-                ("HEAD", f"{base}/manifests/1.0.0"): Respond(429),
-                ("HEAD", f"{base}/manifests/1.1.0"): Respond(503),
-                ("HEAD", f"{base}/manifests/1.2.0"): Reset(),
-            }
-        )
-    )
+    prefix = f"^{re.escape(base)}"
+    proxy.rules += [
+        Fault("GET", rf"{prefix}/tags/list(\?|$)", Respond(429, {"Retry-After": "1"})),
+        Fault("HEAD", rf"{prefix}/manifests/1\.0\.0$", Respond(429)),
+        Fault("HEAD", rf"{prefix}/manifests/1\.1\.0$", Respond(503)),
+        Fault("HEAD", rf"{prefix}/manifests/1\.2\.0$", Reset()),
+    ]
     result = run_resource("check", {"source": {"repository": f"{proxy.host}/{writer.repo}"}})
 
     assert result.json() == [{"tag": t, "digest": pushed[t].digest} for t in pushed]
@@ -95,7 +79,7 @@ def test_retries_are_bounded(
         check(CheckRequest(source=source), load_plugins())
 
     assert str(failed.value) == f"{proxy.host}: GET manifest 1.0.0 answered HTTP 502"
-    asked = [(s.method, s.status) for s in proxy.seen if s.path == manifest]
+    asked = [(s.method, s.status) for s in proxy.records if s.path == manifest]
     assert asked == [("HEAD", 502)] * 3 + [("GET", 502)] * 3  # HEAD, then the GET fallback
     retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retries) == 4  # two per request: attempts 2 and 3
@@ -120,4 +104,4 @@ def test_retry_after_beyond_the_time_cap_is_not_waited_for(
         check(CheckRequest(source=source), load_plugins())
 
     assert str(failed.value) == f"{proxy.host}: GET tags/list answered HTTP 429"
-    assert [s.status for s in proxy.seen if s.path.startswith(tags)] == [429]
+    assert [s.status for s in proxy.records if s.path.startswith(tags)] == [429]

@@ -9,15 +9,15 @@ import pytest
 
 from tests.check.images import Pushed, Writer
 from tests.harness.fixtures import unique_repo
-from tests.harness.proxy import Action, RegistryProxy, Respond, Seen, proxy_for
+from tests.harness.proxy import Action, Record, RegistryProxy, Respond
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import run_resource, source_for
 
 BARRIER_TIMEOUT = 20.0
 
 
-def own(proxy: RegistryProxy, repo: str, kind: str = "manifests") -> list[Seen]:
-    return [s for s in proxy.seen if s.path.startswith(f"/v2/{repo}/{kind}/")]
+def own(proxy: RegistryProxy, repo: str, kind: str = "manifests") -> list[Record]:
+    return [s for s in proxy.records if s.path.startswith(f"/v2/{repo}/{kind}/")]
 
 
 def many_versions(writer: Writer, count: int) -> tuple[list[str], dict[str, Pushed]]:
@@ -135,7 +135,7 @@ def test_concurrent_401s_fetch_one_new_token(registry_token: RunningRegistry) ->
         barrier.wait()  # all eight were sent with the first token
         return Respond(401, {"WWW-Authenticate": challenge})
 
-    with proxy_for(registry_token.url) as proxy:
+    with RegistryProxy(registry_token.url) as proxy:
         proxy.rules.append(expire_once)
         source: dict[str, Any] = source_for(registry_token, repo)
         source["repository"] = f"{proxy.host}/{repo}"
@@ -171,8 +171,8 @@ def test_bad_settings_fail_before_any_request(
     proxy: RegistryProxy, writer: Writer, fields: dict[str, str], message: str
 ) -> None:
     source = {"repository": f"{proxy.host}/{writer.repo}", **fields}
-    before = len(proxy.seen)
+    before = len(proxy.records)
     result = run_resource("check", {"source": source})
     assert result.returncode == 1
     assert result.error_line == f"error: {message}"
-    assert len(proxy.seen) == before
+    assert len(proxy.records) == before

@@ -89,7 +89,7 @@ def test_upstream_case(
     expected = [{"tag": tag, "digest": images[image_of[tag]].digest} for tag in case.expected]
     assert result.json() == expected
     if case.no_head_digest:
-        methods = {s.method for s in proxy.seen if s.path.startswith(f"/v2/{repo}/manifests/")}
+        methods = {s.method for s in proxy.records if s.path.startswith(f"/v2/{repo}/manifests/")}
         assert methods == {"HEAD", "GET"}
     if case.mirror == "working":
         assert "mirror" not in result.stderr  # the mirror answered; no fallback warning

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.harness.oci_builder import Entry
+from registry_image.testing.oci_builder import Entry
 
 OLD = 86_400  # 1970-01-02: an old mtime
 

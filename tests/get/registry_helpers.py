@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.harness.fixtures import unique_repo
-from tests.harness.oci_builder import (
-    OCI_CONFIG,
-    OCI_MANIFEST,
+from registry_image.testing.oci_builder import (
     BuiltImage,
     Compression,
     Entry,
     MediaTypeFamily,
     build_image,
-    sha256_digest,
+    build_raw_image,
 )
+
+from tests.harness.fixtures import unique_repo
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import ResourceRun, run_resource, source_for
 from tests.harness.skopeo import push_layout
@@ -86,28 +84,7 @@ def push_raw_layer(
     """Push an image whose one layer is exactly ``blob`` (whatever it holds);
     return ``(repo, manifest digest)``."""
     layout = workdir / "raw-layout"
-    blobs = layout / "blobs" / "sha256"
-    blobs.mkdir(parents=True)
-
-    def write(data: bytes) -> dict[str, Any]:
-        digest = sha256_digest(data)
-        (blobs / digest.removeprefix("sha256:")).write_bytes(data)
-        return {"digest": digest, "size": len(data)}
-
-    config = json.dumps(
-        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
-    ).encode()
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, **write(config)},
-            "layers": [{"mediaType": media_type, **write(blob)}],
-        }
-    ).encode()
-    descriptor = {"mediaType": OCI_MANIFEST, **write(manifest)}
-    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [descriptor]}))
+    image = build_raw_image(layout, [blob], media_type=media_type)
     repo = unique_repo("raw")
     push_layout(layout, registry, repo, TAG)
-    return repo, descriptor["digest"]
+    return repo, image.manifest_digest

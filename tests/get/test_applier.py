@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from registry_image.core.errors import ImageError
+from registry_image.testing.oci_builder import Entry
 
 from tests.get.helpers import PRIVILEGED, links, mode_of, snapshot, unpack
-from tests.harness.oci_builder import Entry
 
 as_root = pytest.mark.skipif(not PRIVILEGED, reason="needs root (ownership, devices)")
 

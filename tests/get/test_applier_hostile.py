@@ -13,25 +13,17 @@ from pathlib import Path
 import pytest
 from registry_image.core.errors import ImageError, UnsafeLayerError
 from registry_image.core.unpack import LayerFormatError, Unpacker, apply_layer
+from registry_image.testing import trees
+from registry_image.testing.oci_builder import Entry, compress, layer_tar
 
-from tests.get.helpers import full_snapshot, unpack
-from tests.harness.oci_builder import Entry, compress, layer_tar
+from tests.get.helpers import unpack
 
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """``(root, outside)``: the unpack root and a sibling tree that must not change."""
-    outside = tmp_path / "outside"
-    (outside / "dir").mkdir(parents=True)
-    (outside / "secret").write_bytes(b"secret")
-    (outside / "dir" / "file").write_bytes(b"file")
-    os.utime(outside / "secret", (1000, 1000))
-    root = tmp_path / "root"
-    root.mkdir()
-    before = full_snapshot(outside)
-    yield root, outside
-    assert full_snapshot(outside) == before, "something outside the root changed"
-    assert sorted(os.listdir(tmp_path)) == ["outside", "root"]
+    with trees.sandbox(tmp_path, "root") as root:
+        yield root, tmp_path / trees.OUTSIDE
 
 
 def _unpack_failing(root: Path, layers: Sequence[Sequence[Entry]]) -> str:

@@ -3,6 +3,11 @@ catches formats that misbehave."""
 
 from __future__ import annotations
 
+import gzip
+import io
+import os
+import tarfile
+import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,11 +15,17 @@ import pytest
 from registry_image.core import hookimpl
 from registry_image.core.errors import ResourceError
 from registry_image.core.fetch import FetchedImage
+from registry_image.core.unpack import Unpacker, apply_layer
 from registry_image.plugins.formats import oci, oci_layout, rootfs
+from registry_image.testing.conformance import (
+    format_conformance_tests,
+    run_format_conformance,
+    unpacks_rootfs,
+)
 
-from tests.conformance import format_conformance_tests, run_format_conformance
-
-test_rootfs_conformance = format_conformance_tests(rootfs.RootfsFormat, rootfs)
+test_rootfs_conformance = format_conformance_tests(
+    rootfs.RootfsFormat, rootfs, promises=[unpacks_rootfs("rootfs")]
+)
 test_oci_conformance = format_conformance_tests(oci.OciFormat, oci)
 test_oci_layout_conformance = format_conformance_tests(oci_layout.OciLayoutFormat, oci_layout)
 
@@ -59,6 +70,62 @@ class BadName(WritesNothing):
     name: ClassVar[str] = "Bad Name"
 
 
+class ClimbsOut:
+    """Writes each regular file at its name under DEST/rootfs, ``..`` and all.
+    (To keep this test safe it never writes above DEST's parent.)"""
+
+    name: ClassVar[str] = "climbs"
+
+    def write(self, image: FetchedImage, dest: Path) -> None:
+        fence = str(dest.parent) + os.sep
+        for _, opened in image.layer_streams():
+            with opened as stream:
+                blob = stream.read()
+            with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+                for member in tar:
+                    target = os.path.normpath(dest / "rootfs" / member.name.lstrip("/"))
+                    if member.isfile() and target.startswith(fence):
+                        os.makedirs(os.path.dirname(target), exist_ok=True)
+                        with open(target, "wb") as file:
+                            file.write(b"written")
+
+
+class GunzipsItself:
+    """Decompresses layers with the gzip module and lets its errors out."""
+
+    name: ClassVar[str] = "gunzips"
+
+    def write(self, image: FetchedImage, dest: Path) -> None:
+        for number, (_, opened) in enumerate(image.layer_streams()):
+            with opened as stream:
+                blob = stream.read()
+            (dest / f"layer{number}.tar").write_bytes(gzip.decompress(blob))
+
+
+class NamesFilesAtRandom:
+    name: ClassVar[str] = "random"
+
+    def write(self, image: FetchedImage, dest: Path) -> None:
+        (dest / uuid.uuid4().hex).write_bytes(image.manifest.content)
+
+
+class AppliesLayersBackwards:
+    """Confined, clean errors, repeatable: only the tree is wrong."""
+
+    name: ClassVar[str] = "backwards"
+
+    def write(self, image: FetchedImage, dest: Path) -> None:
+        layers = []
+        for layer, opened in image.layer_streams():
+            with opened as stream:
+                layers.append((layer.label, stream.read()))
+        (dest / "rootfs").mkdir()
+        with Unpacker(dest / "rootfs") as unpacker:
+            for label, blob in reversed(layers):
+                apply_layer(unpacker, io.BytesIO(blob), label)
+            unpacker.finish()
+
+
 @pytest.mark.parametrize(
     ("format_class", "failing_check"),
     [
@@ -66,10 +133,16 @@ class BadName(WritesNothing):
         (WritesBeside, "check_writes_a_single_image"),
         (WritesNothing, "check_writes_a_single_image"),
         (BadName, "check_declares_a_name"),
+        (ClimbsOut, "check_any_layer_stack_stays_inside_dest"),
+        (GunzipsItself, "check_corrupt_layers_fail_cleanly"),
+        (NamesFilesAtRandom, "check_is_repeatable"),
+        (AppliesLayersBackwards, "check_unpacks_rootfs"),
     ],
 )
 def test_the_suite_catches_misbehaving_formats(
     tmp_path: Path, format_class: Any, failing_check: str
 ) -> None:
     with pytest.raises(AssertionError, match=f"^{failing_check}: "):
-        run_format_conformance(format_class, _Plugin(format_class), tmp_path)
+        run_format_conformance(
+            format_class, _Plugin(format_class), tmp_path, promises=[unpacks_rootfs()]
+        )

@@ -10,16 +10,15 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from registry_image.testing.oci_builder import BuiltIndex, Entry, ImageSpec, build_index, read_blob
 
 from tests.get.registry_helpers import TAG, push_image, run_in
 from tests.harness.fixtures import unique_repo
-from tests.harness.oci_builder import BuiltIndex, Entry, ImageSpec, build_index, read_blob
 from tests.harness.registry import RunningRegistry
 from tests.harness.skopeo import (
-    _docker_ref,
-    _registry_flags,
-    _run,
     inspect_archive,
+    inspect_layout,
+    inspect_layout_raw,
     inspect_raw,
     push_layout,
 )
@@ -108,7 +107,7 @@ def test_oci_layout_of_a_single_image(registry_anonymous: RunningRegistry, tmp_p
     assert entry["annotations"]["org.opencontainers.image.ref.name"] == TAG
     for digest in (image.manifest_digest, image.config_digest, *image.layer_digests):
         assert _sha256(read_blob(layout, digest)) == digest
-    inspected = json.loads(_run(["inspect", f"oci:{layout}"]))
+    inspected = inspect_layout(layout)
     assert inspected["Digest"] == image.manifest_digest
     assert inspected["Layers"] == list(image.layer_digests)
 
@@ -131,22 +130,11 @@ def test_oci_layout_of_a_multi_arch_index_holds_every_platform(
     for image in index.manifests:  # every platform, not only this machine's
         for digest in (image.manifest_digest, image.config_digest, *image.layer_digests):
             assert _sha256(read_blob(layout, digest)) == digest
-    assert json.loads(_run(["inspect", f"oci:{layout}"]))["Digest"] == index.index_digest
-    assert json.loads(_run(["inspect", "--raw", f"oci:{layout}:{TAG}"])) == json.loads(
-        index.index_bytes
-    )
+    assert inspect_layout(layout)["Digest"] == index.index_digest
+    assert json.loads(inspect_layout_raw(layout, TAG)) == json.loads(index.index_bytes)
     # and it can be pushed again, to the very same digest
     copy = unique_repo("copy")
-    _run(
-        [
-            "copy",
-            "--all",
-            "--preserve-digests",
-            *_registry_flags(registry_anonymous, "dest"),
-            f"oci:{layout}",
-            _docker_ref(registry_anonymous, f"{copy}:{TAG}"),
-        ]
-    )
+    push_layout(layout, registry_anonymous, copy, TAG)
     assert inspect_raw(registry_anonymous, f"{copy}:{TAG}") == index.index_bytes
 
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from registry_image.testing.oci_builder import BuiltImage, Entry, compress, layer_tar, sha256_digest
+from registry_image.testing.trees import full_snapshot
 
-from tests.get.helpers import full_snapshot
 from tests.get.registry_helpers import push_image, push_raw_layer, run_in
-from tests.harness.oci_builder import BuiltImage, Entry, compress, layer_tar, sha256_digest
 from tests.harness.registry import RunningRegistry, start_registry
 
 

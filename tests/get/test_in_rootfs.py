@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from registry_image.testing.oci_builder import Entry
 
 from tests.get.helpers import PRIVILEGED, links, snapshot
 from tests.get.images import CASES, debian_like
 from tests.get.registry_helpers import push_image, run_in, umoci_rootfs
-from tests.harness.oci_builder import Entry
 from tests.harness.registry import RunningRegistry
 
 VARIANTS = [

@@ -15,9 +15,9 @@ from registry_image.core.errors import ImageError, ResourceError
 from registry_image.core.fetch import FetchedImage
 from registry_image.core.plugins import Plugins, new_manager
 from registry_image.resource import get as get_module
+from registry_image.testing.oci_builder import Entry
 
 from tests.get.registry_helpers import push_image
-from tests.harness.oci_builder import Entry
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import source_for
 

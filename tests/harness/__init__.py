@@ -1,4 +1,4 @@
-"""Test harness: real registries, a token server, and byte-exact OCI images.
+"""Test harness: real registries, a token server, a fault-injecting proxy.
 
 Modules, one job each:
 
@@ -6,7 +6,10 @@ Modules, one job each:
 - :mod:`.certs` makes the keys and certificates the others need.
 - :mod:`.token_server` is a Docker token-protocol server for ``auth: token``.
 - :mod:`.registry` starts and stops the CNCF ``docker-registry``.
-- :mod:`.oci_builder` writes OCI layouts and ``docker save`` tarballs in Python.
 - :mod:`.skopeo` and :mod:`.umoci` wrap those tools for pushing and unpacking.
+- :mod:`.proxy` records and breaks the traffic between a client and a registry.
 - :mod:`.fixtures` holds pytest fixtures a ``conftest.py`` can import.
+
+Byte-exact OCI images, tree snapshots and the layer model live in the
+package, :mod:`registry_image.testing`, where plugins can use them too.
 """

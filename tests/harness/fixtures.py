@@ -1,4 +1,5 @@
-"""pytest fixtures with real registries, for a ``conftest.py`` to import.
+"""pytest fixtures with real registries (and a proxy in front of one), for a
+``conftest.py`` to import.
 
 Either ``pytest_plugins = ["tests.harness.fixtures"]`` in the root
 ``conftest.py``, or ``from tests.harness.fixtures import registry_basic, ...``.
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .proxy import RegistryProxy
 from .registry import AuthMode, RunningRegistry, start_registry
 
 AUTH_MODES: tuple[AuthMode, ...] = ("anonymous", "basic", "token")
@@ -53,3 +55,10 @@ def any_registry(request: pytest.FixtureRequest) -> RunningRegistry:
     """Each of the three session registries in turn."""
     registry: RunningRegistry = request.getfixturevalue(f"registry_{request.param}")
     return registry
+
+
+@pytest.fixture
+def proxy(registry_anonymous: RunningRegistry) -> Iterator[RegistryProxy]:
+    """A proxy with no rules yet in front of the anonymous registry."""
+    with RegistryProxy(registry_anonymous.url) as started:
+        yield started

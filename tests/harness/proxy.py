@@ -1,19 +1,42 @@
-"""A fault-injecting reverse proxy in front of a real registry.
+"""A recording, fault-injecting reverse proxy in front of a real registry.
 
-Tests put it between the resource and the registry to count what crosses
-the wire and to make the registry misbehave on purpose: answer 429 with
-``Retry-After``, fail with 5xx, reset connections, drop response headers,
-truncate or corrupt bodies, or redirect elsewhere. Rules are plain
-functions of the request, so a test states its fault in one line.
+Tests put it between the resource and the registry to see what crosses the
+wire and to make the registry misbehave on purpose. It forwards every
+request with its ``Host`` header unchanged (so the registry builds its
+``Location`` URLs for the proxy) and records each one, before answering, as
+a :class:`Record` (method, path, request headers, body bytes, the status
+the client got, arrival time).
+
+Faults are *rules*: functions of ``(method, path with query)`` returning an
+action or None, tried in order, the first action winning:
+
+- :class:`Respond`: answer without asking the registry (e.g. 429 with
+  ``Retry-After``), or, with ``after_forward``, let the registry apply the
+  request and answer this instead (the client thinks it failed);
+- :class:`Reset`: close the connection (RST) without an answer;
+- :class:`Alter`: ask the registry, then drop or set response headers,
+  replace the body, or truncate it.
+
+:class:`Fault` is the common rule: a method, a path expression, an action,
+how many times (once by default) and after how many matching requests.
+Any other callable works too, e.g. one with a side effect such as deleting
+an image as its HEAD arrives.
+
+Two settings act on every request: ``require_basic`` makes the proxy demand
+those Basic credentials itself, and ``rewrite_location`` rewrites the
+``Location`` of forwarded answers (:func:`relative_location`,
+:func:`redirect_uploads_to`).
 """
 
 from __future__ import annotations
 
 import http.client
+import re
 import socket
+import struct
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -35,36 +58,41 @@ HOP_BY_HOP = frozenset(
 )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default backlog of 5 stalls a concurrent client for a second.
-    request_queue_size = 128
-
-
 @attrs.frozen
-class Seen:
+class Record:
     """One request that reached the proxy, and what became of it."""
 
     method: str
     path: str
-    has_authorization: bool
+    """The path with its query string."""
+    headers: dict[str, str]
+    """The request's headers."""
     body_bytes: int
     status: int | None
-    """The status sent back; None for a reset connection."""
+    """The status the client was sent; None for a reset connection."""
+    at: float
+    """``time.monotonic()`` when the request arrived."""
+
+    @property
+    def route(self) -> str:
+        """The path without its query string."""
+        return self.path.split("?", 1)[0]
 
 
 @attrs.frozen
 class Respond:
-    """Answer with this instead of asking the registry."""
+    """Answer with this instead of the registry's answer."""
 
     status: int
     headers: dict[str, str] = attrs.field(factory=dict)
     body: bytes = b""
+    after_forward: bool = False
+    """Forward the request first: the registry applies it, the client gets this."""
 
 
 @attrs.frozen
 class Reset:
-    """Close the connection without an answer."""
+    """Close the connection (RST) without an answer, without forwarding."""
 
 
 @attrs.frozen
@@ -73,148 +101,98 @@ class Alter:
 
     drop_headers: tuple[str, ...] = ()
     set_headers: dict[str, str] = attrs.field(factory=dict)
+    replace_body: bytes | None = None
     truncate_body: int | None = None
     """Send only this many body bytes (keeping Content-Length), then close."""
-    replace_body: bytes | None = None
 
 
 Action = Respond | Reset | Alter
 Rule = Callable[[str, str], Action | None]
 """A rule sees (method, path with query) and returns an action or None."""
+LocationRewrite = Callable[[str, str], str]
+"""(method, Location from the registry) -> the Location to send the client."""
+
+
+@attrs.define
+class Fault:
+    """A rule: ``action`` for requests with ``method`` whose path (with its
+    query) matches the expression ``path``; the first ``skip`` of them pass,
+    then ``times`` of them get the action (None: all of them)."""
+
+    method: str
+    path: str
+    action: Action
+    times: int | None = 1
+    skip: int = 0
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
+
+    def __call__(self, method: str, path: str) -> Action | None:
+        if method != self.method or re.search(self.path, path) is None:
+            return None
+        with self._lock:
+            if self.skip > 0:
+                self.skip -= 1
+                return None
+            if self.times is None:
+                return self.action
+            if self.times > 0:
+                self.times -= 1
+                return self.action
+        return None
 
 
 class RegistryProxy:
     """Forwards to ``upstream`` (``http://127.0.0.1:PORT``) unless a rule
-    acts. Rules are tried in order; the first action wins."""
+    acts. Start and stop it with ``with`` (or :meth:`start`, :meth:`stop`)."""
 
-    def __init__(self, upstream: str) -> None:
-        self.upstream = urlsplit(upstream)
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        require_basic: str | None = None,
+        rewrite_location: LocationRewrite | None = None,
+    ) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or LOOPBACK, parts.port or 80)
+        self.require_basic = require_basic
+        """An ``Authorization`` value every request must carry, else 401."""
+        self.rewrite_location = rewrite_location
         self.rules: list[Rule] = []
-        self._seen: list[Seen] = []
+        self._records: list[Record] = []
         self._lock = threading.Lock()
-        self._server = _Server((LOOPBACK, 0), self._handler_class())
+        self._server = _Server((LOOPBACK, 0), _Handler, self)
         self.host = f"{LOOPBACK}:{self._server.server_address[1]}"
         self.url = f"http://{self.host}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    # -- what tests ask -----------------------------------------------------
 
     @property
-    def seen(self) -> list[Seen]:
+    def records(self) -> list[Record]:
+        """Every request so far, in arrival order of their answers."""
         with self._lock:
-            return list(self._seen)
+            return list(self._records)
 
-    def upload_bytes(self) -> int:
-        """Request body bytes sent to blob upload endpoints so far."""
-        return sum(s.body_bytes for s in self.seen if "/blobs/uploads/" in s.path)
+    def requests(self, method: str | None = None, path: str = "") -> list[Record]:
+        """Records with ``method`` (any if None) whose path matches the expression ``path``."""
+        return [
+            r
+            for r in self.records
+            if (method is None or r.method == method) and re.search(path, r.path)
+        ]
 
-    def _record(self, seen: Seen) -> None:
+    def blob_bytes_uploaded(self) -> int:
+        """Body bytes of every blob upload request (POST/PATCH/PUT under blobs/uploads)."""
+        return sum(r.body_bytes for r in self.requests(path=r"/blobs/uploads/"))
+
+    def clear(self) -> None:
+        """Forget the records so far."""
         with self._lock:
-            self._seen.append(seen)
+            self._records.clear()
 
-    def _action_for(self, method: str, path: str) -> Action | None:
-        for rule in list(self.rules):
-            action = rule(method, path)
-            if action is not None:
-                return action
-        return None
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _read_body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    chunks = []
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                        if size == 0:
-                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                                pass
-                            return b"".join(chunks)
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                length = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(length) if length else b""
-
-            def _handle(self) -> None:
-                body = self._read_body()
-                action = proxy._action_for(self.command, self.path)
-                auth = "Authorization" in self.headers
-                if isinstance(action, Reset):
-                    proxy._record(Seen(self.command, self.path, auth, len(body), None))
-                    self.connection.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                    )
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                # Record before answering: a client that has its answer may
-                # read ``seen`` at once.
-                if isinstance(action, Respond):
-                    proxy._record(Seen(self.command, self.path, auth, len(body), action.status))
-                    self._send(action.status, action.headers, action.body, None)
-                    return
-                status, headers, payload = self._forward(body)
-                if isinstance(action, Alter):
-                    headers = {
-                        k: v
-                        for k, v in headers.items()
-                        if k.lower() not in {h.lower() for h in action.drop_headers}
-                    }
-                    headers.update(action.set_headers)
-                    if action.replace_body is not None:
-                        payload = action.replace_body
-                        if "Content-Length" in headers:
-                            headers["Content-Length"] = str(len(payload))
-                proxy._record(Seen(self.command, self.path, auth, len(body), status))
-                self._send(
-                    status,
-                    headers,
-                    payload,
-                    action.truncate_body if isinstance(action, Alter) else None,
-                )
-
-            def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
-                connection = http.client.HTTPConnection(
-                    proxy.upstream.hostname, proxy.upstream.port, timeout=60
-                )
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                headers["Content-Length"] = str(len(body))
-                try:
-                    connection.request(self.command, self.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                    payload = b"" if self.command == "HEAD" else response.read()
-                    kept = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
-                    return response.status, kept, payload
-                finally:
-                    connection.close()
-
-            def _send(
-                self, status: int, headers: dict[str, str], payload: bytes, truncate: int | None
-            ) -> None:
-                self.send_response(status)
-                for key, value in headers.items():
-                    if key.lower() not in ("content-length", "server", "date"):
-                        self.send_header(key, value)
-                length = headers.get("Content-Length", str(len(payload)))
-                self.send_header("Content-Length", length)
-                self.end_headers()
-                if self.command == "HEAD":
-                    return
-                if truncate is not None:
-                    self.wfile.write(payload[:truncate])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(payload)
-
-            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-        return Handler
+    # -- running ------------------------------------------------------------
 
     def start(self) -> RegistryProxy:
         self._thread.start()
@@ -225,12 +203,153 @@ class RegistryProxy:
         self._server.server_close()
         self._thread.join(timeout=10)
 
+    def __enter__(self) -> RegistryProxy:
+        return self.start()
 
-@contextmanager
-def proxy_for(upstream_url: str) -> Iterator[RegistryProxy]:
-    """A started proxy in front of ``upstream_url``, stopped afterwards."""
-    proxy = RegistryProxy(upstream_url).start()
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _record(self, record: Record) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def _action_for(self, method: str, path: str) -> Action | None:
+        for rule in list(self.rules):
+            action = rule(method, path)
+            if action is not None:
+                return action
+        return None
+
+
+def relative_location(method: str, location: str) -> str:
+    """A ``Location`` rewrite: drop scheme and host."""
+    parts = urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def redirect_uploads_to(other_host: str) -> LocationRewrite:
+    """A ``Location`` rewrite sending upload sessions (the answer to POST) to another host."""
+
+    def rewrite(method: str, location: str) -> str:
+        if method != "POST" or "/blobs/uploads/" not in location:
+            return location
+        return f"http://{other_host}{relative_location(method, location)}"
+
+    return rewrite
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 stalls concurrent clients for a second.
+    request_queue_size = 128
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[_Handler], proxy: RegistryProxy
+    ) -> None:
+        self.proxy = proxy
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self) -> None:
+        proxy = self.server.proxy
+        arrived = time.monotonic()
+        body = self._read_body()
+        headers = dict(self.headers.items())
+
+        def record(status: int | None) -> None:
+            # Before answering: a client that has its answer may read records at once.
+            proxy._record(Record(self.command, self.path, headers, len(body), status, arrived))
+
+        if proxy.require_basic is not None and headers.get("Authorization") != (
+            proxy.require_basic
+        ):
+            record(401)
+            self._send(401, {"WWW-Authenticate": 'Basic realm="proxy"'}, b"")
+            return
+        action = proxy._action_for(self.command, self.path)
+        if isinstance(action, Reset):
+            record(None)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        if isinstance(action, Respond):
+            if action.after_forward:
+                self._forward(body)
+            record(action.status)
+            self._send(action.status, action.headers, action.body)
+            return
+        status, answer_headers, payload = self._forward(body)
+        location = answer_headers.get("Location")
+        if location and proxy.rewrite_location is not None:
+            answer_headers["Location"] = proxy.rewrite_location(self.command, location)
+        truncate = None
+        if isinstance(action, Alter):
+            dropped = {name.lower() for name in action.drop_headers}
+            answer_headers = {k: v for k, v in answer_headers.items() if k.lower() not in dropped}
+            answer_headers.update(action.set_headers)
+            if action.replace_body is not None:
+                payload = action.replace_body
+                if "Content-Length" in answer_headers:
+                    answer_headers["Content-Length"] = str(len(payload))
+            truncate = action.truncate_body
+        record(status)
+        self._send(status, answer_headers, payload, truncate)
+
+    def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection(*self.server.proxy.upstream, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers["Content-Length"] = str(len(body))
+        try:
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            kept = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
+            return response.status, kept, payload
+        finally:
+            connection.close()
+
+    def _send(
+        self, status: int, headers: dict[str, str], payload: bytes, truncate: int | None = None
+    ) -> None:
+        """Answer; Content-Length is the payload's, except for HEAD and
+        truncated bodies, which keep the registry's."""
+        self.send_response(status)
+        for key, value in headers.items():
+            if key.lower() not in ("content-length", "server", "date"):
+                self.send_header(key, value)
+        declared = self.command == "HEAD" or truncate is not None
+        length = headers.get("Content-Length", "0") if declared else str(len(payload))
+        self.send_header("Content-Length", length)
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if truncate is not None:
+            self.wfile.write(payload[:truncate])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(payload)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle

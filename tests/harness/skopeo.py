@@ -52,14 +52,16 @@ def copy_to_layout(
     *,
     ref_name: str | None = None,
     all_images: bool = True,
+    convert: bool = False,
 ) -> None:
     """Copy ``ref`` (``repo:tag`` or ``repo@digest``) into the OCI layout ``dest_dir``.
 
     ``ref_name`` tags it in ``index.json`` (umoci needs one); without it the
-    descriptor has no ref name annotation.
+    descriptor has no ref name annotation. ``convert`` rewrites Docker media
+    types as OCI ones (so the digests change), as umoci needs.
     """
     destination = f"oci:{dest_dir}" + (f":{ref_name}" if ref_name else "")
-    _copy(_docker_ref(registry, ref), destination, all_images, src=registry)
+    _copy(_docker_ref(registry, ref), destination, all_images, src=registry, convert=convert)
 
 
 def inspect_raw(registry: RunningRegistry, ref: str) -> bytes:
@@ -72,6 +74,17 @@ def inspect(registry: RunningRegistry, ref: str) -> dict[str, Any]:
     output = _run(["inspect", *_registry_flags(registry, ""), _docker_ref(registry, ref)])
     result: dict[str, Any] = json.loads(output)
     return result
+
+
+def inspect_layout(layout_dir: Path) -> dict[str, Any]:
+    """``skopeo inspect`` of the image of an OCI layout (for an index: this machine's platform)."""
+    result: dict[str, Any] = json.loads(_run(["inspect", f"oci:{layout_dir}"]))
+    return result
+
+
+def inspect_layout_raw(layout_dir: Path, ref_name: str) -> bytes:
+    """The manifest (or index) bytes an OCI layout holds under ``ref_name``."""
+    return _run(["inspect", "--raw", f"oci:{layout_dir}:{ref_name}"])
 
 
 def inspect_archive(path: Path) -> dict[str, Any]:
@@ -91,8 +104,9 @@ def _copy(
     *,
     src: RunningRegistry | None = None,
     dest: RunningRegistry | None = None,
+    convert: bool = False,
 ) -> None:
-    args = ["copy", "--preserve-digests", "--quiet"]
+    args = ["copy", "--quiet", *(["--format", "oci"] if convert else ["--preserve-digests"])]
     if all_images:
         args.append("--all")
     if src is not None:

@@ -12,11 +12,7 @@ import attrs
 import jwt
 import pytest
 import requests
-
-from tests.harness import registry as registry_module
-from tests.harness import skopeo
-from tests.harness.fixtures import unique_repo
-from tests.harness.oci_builder import (
+from registry_image.testing.oci_builder import (
     DOCKER_LIST,
     OCI_INDEX,
     OCI_MANIFEST,
@@ -32,10 +28,15 @@ from tests.harness.oci_builder import (
     read_blob,
     sha256_digest,
 )
+from registry_image.testing.trees import Node, hardlink_groups, tree_snapshot
+
+from tests.harness import registry as registry_module
+from tests.harness import skopeo
+from tests.harness.fixtures import unique_repo
 from tests.harness.ports import free_port
 from tests.harness.registry import RegistryStartError, RunningRegistry, start_registry
 from tests.harness.token_server import TokenPolicy
-from tests.harness.umoci import Node, hardlink_groups, raw_unpack, tree_snapshot
+from tests.harness.umoci import raw_unpack
 
 THREE_PLATFORMS = [
     ImageSpec([[Entry.file("arch", b"amd64\n")]]),

@@ -1,17 +1,21 @@
 """A plugin shipped in its own distribution is discovered through its entry
-point, without any change to the resource."""
+point, without any change to the resource, and can run the conformance suite
+from the installed ``registry_image.testing``."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from registry_image.testing.conformance import FORMAT_CHECKS
 
 DIST = Path(__file__).parent / "third_party_dist"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +104,48 @@ def test_broken_plugin_names_its_entry_point(tmp_path: Path, third_party_site: P
         env={**os.environ, "PYTHONPATH": str(site), "REGISTRY_IMAGE_DISABLED_PLUGINS": "broken"},
     )
     assert disabled.returncode == 0, disabled.stderr
+
+
+def readme_python_block(first_line: str) -> str:
+    """The README's one fenced Python block that starts with ``first_line``."""
+    blocks = re.findall(r"^```python\n(.*?)^```$", README.read_text(), re.DOTALL | re.MULTILINE)
+    [block] = [block for block in blocks if block.startswith(first_line)]
+    return block
+
+
+def test_conformance_suite_runs_from_the_installed_distribution(
+    tmp_path: Path, third_party_site: Path
+) -> None:
+    """A plugin's own tests, run by pytest: the README's conformance snippet
+    against the README's example plugin, and the same suite against the
+    example distribution installed with pip."""
+    tests = tmp_path / "plugin-tests"
+    tests.mkdir()
+    plugin = readme_python_block("# registry_image_manifest_only.py")
+    (tests / "registry_image_manifest_only.py").write_text(plugin)
+    (tests / "test_conformance.py").write_text(readme_python_block("# test_conformance.py"))
+    (tests / "test_installed_conformance.py").write_text(
+        "import registry_image_thirdparty_example as example\n"
+        "from registry_image.testing.conformance import format_conformance_tests\n"
+        "\n"
+        "test_conformance = format_conformance_tests(example.ManifestOnly, example)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        capture_output=True,
+        text=True,
+        cwd=tests,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(third_party_site), str(tests)])},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{2 * len(FORMAT_CHECKS)} passed" in result.stdout
+
+
+def test_the_testing_package_names_its_missing_extras() -> None:
+    hide_hypothesis = "import sys; sys.modules['hypothesis'] = None; import registry_image.testing"
+    result = subprocess.run([sys.executable, "-c", hide_hypothesis], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ImportError: registry_image.testing needs hypothesis, from the test extras: "
+        "pip install 'registry-image-resource[test]'"
+    )

@@ -17,8 +17,8 @@ from registry_image.core.plugins import load_plugins
 from registry_image.core.reference import Repository
 from registry_image.core.registry import Registry
 from registry_image.core.transport import RetryPolicy, TransportSettings
+from registry_image.testing.oci_builder import Entry, build_image
 
-from tests.harness.oci_builder import Entry, build_image
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import run_resource, source_for
 

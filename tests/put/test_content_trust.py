@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from registry_image.testing.oci_builder import Entry, build_image
+
 from tests.harness.fixtures import unique_repo
-from tests.harness.oci_builder import Entry, build_image
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import run_resource, source_for
 

@@ -17,8 +17,7 @@ from registry_image.core import mediatypes
 from registry_image.core.errors import ImageError
 from registry_image.core.localimage.image import LocalImage
 from registry_image.core.localimage.loader import open_image
-
-from tests.harness.oci_builder import (
+from registry_image.testing.oci_builder import (
     BuiltImage,
     Entry,
     ImageSpec,
@@ -418,27 +417,31 @@ def _edit_manifest_json(tar_path: Path, change: object) -> None:
             tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
 
 
-def test_docker_save_layer_not_matching_diff_id(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            lambda m: m[0]["Layers"].reverse(),
+            r"does not match its diff_id",
+            id="layer_not_matching_diff_id",
+        ),
+        pytest.param(
+            lambda m: m.append(m[0]),
+            r"tarball must contain only a single image",
+            id="two_images",
+        ),
+        pytest.param(
+            lambda m: m[0]["Layers"].pop(),
+            r"lists 1 layer\(s\) but the config has 2",
+            id="layers_and_diff_ids_disagree",
+        ),
+    ],
+)
+def test_docker_save_with_a_bad_manifest_json(tmp_path: Path, change: object, message: str) -> None:
     built = build_image(tmp_path / "layout", LAYERS)
     docker_save_tar(tmp_path / "image.tar", built, None)
-    _edit_manifest_json(tmp_path / "image.tar", lambda m: m[0]["Layers"].reverse())
-    with pytest.raises(ImageError, match=r"does not match its diff_id"):
-        open_image(tmp_path / "image.tar")
-
-
-def test_docker_save_with_two_images(tmp_path: Path) -> None:
-    built = build_image(tmp_path / "layout", LAYERS)
-    docker_save_tar(tmp_path / "image.tar", built, None)
-    _edit_manifest_json(tmp_path / "image.tar", lambda m: m.append(m[0]))
-    with pytest.raises(ImageError, match=r"tarball must contain only a single image"):
-        open_image(tmp_path / "image.tar")
-
-
-def test_docker_save_layers_and_diff_ids_disagree(tmp_path: Path) -> None:
-    built = build_image(tmp_path / "layout", LAYERS)
-    docker_save_tar(tmp_path / "image.tar", built, None)
-    _edit_manifest_json(tmp_path / "image.tar", lambda m: m[0]["Layers"].pop())
-    with pytest.raises(ImageError, match=r"lists 1 layer\(s\) but the config has 2"):
+    _edit_manifest_json(tmp_path / "image.tar", change)
+    with pytest.raises(ImageError, match=message):
         open_image(tmp_path / "image.tar")
 
 

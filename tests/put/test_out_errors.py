@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from registry_image.testing.oci_builder import Entry, build_image, docker_save_tar
 
-from tests.harness.oci_builder import Entry, build_image, docker_save_tar
 from tests.harness.resource import run_resource
 
 NOWHERE = "127.0.0.1:9/nothing/here"

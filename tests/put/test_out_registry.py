@@ -11,10 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.harness import skopeo
-from tests.harness.fixtures import unique_repo
-from tests.harness.oci_builder import (
+from registry_image.testing.oci_builder import (
     Entry,
     ImageSpec,
     build_image,
@@ -22,14 +19,18 @@ from tests.harness.oci_builder import (
     docker_save_tar,
     read_blob,
 )
+from registry_image.testing.trees import tree_snapshot
+
+from tests.harness import skopeo
+from tests.harness.fixtures import unique_repo
+from tests.harness.proxy import RegistryProxy
 from tests.harness.registry import RunningRegistry, start_registry
 from tests.harness.resource import run_resource, source_for
 from tests.harness.token_server import TokenPolicy
-from tests.harness.umoci import raw_unpack, tree_snapshot
+from tests.harness.umoci import raw_unpack
 
 from .alias_table import MORE_CASES, UPSTREAM_CASES, AliasCase
 from .helpers import fetch_layout, manifest_digest, random_layers, tags_of, tree_files
-from .proxy import Proxy
 
 MIB = 1024 * 1024
 LAYERS = [
@@ -108,20 +109,8 @@ def test_docker_save_tarball(tmp_path: Path, any_registry: RunningRegistry) -> N
     assert manifest["config"]["digest"] == built.config_digest
     # skopeo, converting to OCI, and umoci unpack it to the files the layers hold.
     layout = tmp_path / "fetched"
-    subprocess.run(
-        [
-            "skopeo",
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--format",
-            "oci",
-            *skopeo._registry_flags(any_registry, "src"),
-            f"docker://{any_registry.host}/{repo}:latest",
-            f"oci:{layout}:latest",
-        ],
-        check=True,
-        capture_output=True,
+    skopeo.copy_to_layout(
+        any_registry, f"{repo}:latest", layout, ref_name="latest", all_images=False, convert=True
     )
     raw_unpack(layout, "latest", tmp_path / "rootfs")
     files = tree_snapshot(tmp_path / "rootfs", with_owner=False)
@@ -178,14 +167,8 @@ def test_multi_arch_layout_pushes_the_index(tmp_path: Path, any_registry: Runnin
 # -- what it costs --------------------------------------------------------------
 
 
-@pytest.fixture
-def proxy(registry_anonymous: RunningRegistry) -> Iterator[Proxy]:
-    with Proxy(registry_anonymous.host) as running:
-        yield running
-
-
 def test_second_push_uploads_no_blob_bytes(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
     src = tmp_path / "src"
@@ -206,7 +189,7 @@ def test_second_push_uploads_no_blob_bytes(
 
 
 def test_promotion_mounts_blobs_instead_of_uploading(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     """``get`` from one repository then ``put`` to another: the ``repository``
     file next to the image names where the blobs already are."""
@@ -413,7 +396,7 @@ def test_images_on_disk_are_verified_before_upload(
 
 
 def test_a_tag_named_twice_is_reported_twice_and_pushed_once(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
     build_image(tmp_path / "src" / "image", LAYERS)

@@ -7,7 +7,6 @@ import base64
 import itertools
 import re
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,17 @@ from registry_image.core.localimage.image import LocalImage
 from registry_image.core.registry.push import Pusher, PushSettings
 
 from tests.harness.fixtures import unique_repo
+from tests.harness.proxy import (
+    Fault,
+    RegistryProxy,
+    Reset,
+    Respond,
+    redirect_uploads_to,
+    relative_location,
+)
 from tests.harness.registry import RunningRegistry
 
 from .helpers import blob_sha256, layout_image, push_registry, tags_of
-from .proxy import Fault, Proxy, redirect_uploads_to, relative_location
 
 MIB = 1024 * 1024
 CHUNKED = PushSettings(workers=4, chunk_size=MIB, monolithic_limit=64 * 1024)
@@ -27,14 +33,12 @@ UPLOAD = r"/blobs/uploads/"
 FINAL_PUT = r"/blobs/uploads/.*[?&]digest="
 
 
-@pytest.fixture
-def proxy(registry_anonymous: RunningRegistry) -> Iterator[Proxy]:
-    with Proxy(registry_anonymous.host) as running:
-        yield running
-
-
 def push(
-    proxy: Proxy, repo: str, image: LocalImage, settings: PushSettings = CHUNKED, **kwargs: object
+    proxy: RegistryProxy,
+    repo: str,
+    image: LocalImage,
+    settings: PushSettings = CHUNKED,
+    **kwargs: object,
 ) -> Pusher:
     with push_registry(proxy.host, repo) as registry:
         pusher = Pusher(registry, settings=settings, **kwargs)  # type: ignore[arg-type]
@@ -49,7 +53,7 @@ def assert_pushed(registry: RunningRegistry, repo: str, image: LocalImage) -> No
     assert tags_of(registry, repo) == ["t"]
 
 
-def body_ranges(proxy: Proxy) -> list[tuple[int, int]]:
+def body_ranges(proxy: RegistryProxy) -> list[tuple[int, int]]:
     ranges = []
     for record in proxy.requests("PATCH", UPLOAD):
         start, end = record.headers["Content-Range"].split("-")
@@ -58,7 +62,7 @@ def body_ranges(proxy: Proxy) -> list[tuple[int, int]]:
 
 
 def test_small_blobs_go_in_one_put(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
     with layout_image(tmp_path, [1000, 20_000], "mono") as image:
@@ -72,7 +76,7 @@ def test_small_blobs_go_in_one_put(
 
 
 def test_large_blob_goes_in_contiguous_chunks(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
     with layout_image(tmp_path, [5 * MIB + 123], "chunks") as image:
@@ -89,7 +93,7 @@ def test_large_blob_goes_in_contiguous_chunks(
 
 
 def test_second_push_uploads_no_blob_bytes(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
     with layout_image(tmp_path, [3 * MIB, 100_000], "twice") as image:
@@ -105,11 +109,11 @@ def test_second_push_uploads_no_blob_bytes(
 
 
 def test_429_is_retried_after_retry_after(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
-    proxy.add_fault(Fault("HEAD", r"/blobs/sha256:", "status", 429, {"Retry-After": "1"}))
-    proxy.add_fault(Fault("PUT", r"/manifests/t$", "status", 429, {"Retry-After": "1"}))
+    proxy.rules.append(Fault("HEAD", r"/blobs/sha256:", Respond(429, {"Retry-After": "1"})))
+    proxy.rules.append(Fault("PUT", r"/manifests/t$", Respond(429, {"Retry-After": "1"})))
     with layout_image(tmp_path, [1000], "ratelimit") as image:
         push(proxy, repo, image)
         assert_pushed(registry_anonymous, repo, image)
@@ -125,28 +129,30 @@ def test_429_is_retried_after_retry_after(
 
 
 def test_server_errors_and_resets_are_retried(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
-    proxy.add_fault(Fault("POST", UPLOAD, "status", 503, times=2))
-    proxy.add_fault(Fault("PATCH", UPLOAD, "reset", skip=1))
-    proxy.add_fault(Fault("PUT", FINAL_PUT, "status", 500))
-    proxy.add_fault(Fault("PUT", r"/manifests/t$", "status", 502))
+    proxy.rules += [
+        Fault("POST", UPLOAD, Respond(503), times=2),
+        Fault("PATCH", UPLOAD, Reset(), skip=1),
+        Fault("PUT", FINAL_PUT, Respond(500)),
+        Fault("PUT", r"/manifests/t$", Respond(502)),
+    ]
     with layout_image(tmp_path, [3 * MIB], "flaky") as image:
         push(proxy, repo, image)
         assert_pushed(registry_anonymous, repo, image)
     statuses = [r.status for r in proxy.records]
-    assert statuses.count(503) == 2 and statuses.count(0) == 1
+    assert statuses.count(503) == 2 and statuses.count(None) == 1
     assert 500 in statuses and 502 in statuses
 
 
 def test_a_failed_chunk_resumes_without_resending_earlier_chunks(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     """The third chunk fails more often than the transport retries; the upload
     status says what the registry holds and the upload goes on from there."""
     repo = unique_repo()
-    proxy.add_fault(Fault("PATCH", UPLOAD, "status", 500, times=4, skip=2))
+    proxy.rules.append(Fault("PATCH", UPLOAD, Respond(500), times=4, skip=2))
     with layout_image(tmp_path, [5 * MIB], "resume") as image:
         layer = max(image.blobs, key=lambda b: b.size)
         push(proxy, repo, image, PushSettings(workers=1, chunk_size=MIB, monolithic_limit=1024))
@@ -160,12 +166,12 @@ def test_a_failed_chunk_resumes_without_resending_earlier_chunks(
 
 
 def test_a_lost_session_starts_over(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     """The registry applies a chunk but the answer is lost: the CNCF registry
     then refuses the stale session, and the blob is uploaded afresh."""
     repo = unique_repo()
-    proxy.add_fault(Fault("PATCH", UPLOAD, "status_after_forward", 500, skip=1))
+    proxy.rules.append(Fault("PATCH", UPLOAD, Respond(500, after_forward=True), skip=1))
     with layout_image(tmp_path, [3 * MIB], "lost") as image:
         report = push(
             proxy, repo, image, PushSettings(workers=1, chunk_size=MIB, monolithic_limit=1024)
@@ -176,10 +182,10 @@ def test_a_lost_session_starts_over(
 
 
 def test_refused_monolithic_upload_falls_back_to_chunks(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
-    proxy.add_fault(Fault("PUT", FINAL_PUT, "status", 413))
+    proxy.rules.append(Fault("PUT", FINAL_PUT, Respond(413)))
     with layout_image(tmp_path, [2000, 3000], "nomono") as image:
         push(proxy, repo, image, PushSettings(workers=1, chunk_size=MIB))
         assert_pushed(registry_anonymous, repo, image)
@@ -194,7 +200,7 @@ def test_relative_locations_are_followed(
 ) -> None:
     repo = unique_repo()
     with (
-        Proxy(registry_anonymous.host, rewrite_location=relative_location) as proxy,
+        RegistryProxy(registry_anonymous.url, rewrite_location=relative_location) as proxy,
         layout_image(tmp_path, [2 * MIB, 100], "relative") as image,
     ):
         push(proxy, repo, image)
@@ -209,11 +215,11 @@ def test_uploads_on_another_host_get_no_credentials(
     host (as registries do with blob storage): that host never sees them."""
     basic = "Basic " + base64.b64encode(b"ci-user:s3cret").decode()
     repo = unique_repo()
-    with Proxy(registry_anonymous.host, host="127.0.0.1") as storage:
+    with RegistryProxy(registry_anonymous.url) as storage:
         other = "localhost:" + storage.host.rsplit(":", 1)[1]
         with (
-            Proxy(
-                registry_anonymous.host,
+            RegistryProxy(
+                registry_anonymous.url,
                 require_basic=basic,
                 rewrite_location=redirect_uploads_to(other),
             ) as front,
@@ -229,10 +235,10 @@ def test_uploads_on_another_host_get_no_credentials(
 
 
 def test_nothing_is_tagged_when_a_blob_fails(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
-    proxy.add_fault(Fault("PUT", FINAL_PUT, "status", 400, times=1000))
+    proxy.rules.append(Fault("PUT", FINAL_PUT, Respond(400), times=None))
     with (
         layout_image(tmp_path, [2 * MIB, 1000], "failing") as image,
         pytest.raises(RegistryError, match=r"completing the upload of blob sha256:\w+ answered"),
@@ -243,10 +249,10 @@ def test_nothing_is_tagged_when_a_blob_fails(
 
 
 def test_a_blob_failing_every_session_gives_up(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
-    proxy.add_fault(Fault("PATCH", UPLOAD, "status_after_forward", 500, times=1000))
+    proxy.rules.append(Fault("PATCH", UPLOAD, Respond(500, after_forward=True), times=None))
     with (
         layout_image(tmp_path, [2 * MIB], "hopeless") as image,
         pytest.raises(RegistryError, match=r"uploading blob sha256:\w+ failed 3 times"),
@@ -257,7 +263,7 @@ def test_a_blob_failing_every_session_gives_up(
 
 
 def test_blobs_are_mounted_from_another_repository(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     source_repo, target_repo = unique_repo(), unique_repo()
     with layout_image(tmp_path, [2 * MIB, 5000], "mount") as image:
@@ -272,7 +278,7 @@ def test_blobs_are_mounted_from_another_repository(
 
 
 def test_a_mount_that_misses_uploads_in_the_session_it_opened(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
     with layout_image(tmp_path, [2 * MIB, 5000], "nomount") as image:
@@ -285,7 +291,7 @@ def test_a_mount_that_misses_uploads_in_the_session_it_opened(
 
 
 def test_blobs_upload_in_parallel(
-    tmp_path: Path, proxy: Proxy, registry_anonymous: RunningRegistry
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
     repo = unique_repo()
     with layout_image(tmp_path, [3 * MIB] * 4, "parallel") as image:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from registry_image.testing.oci_builder import Entry, build_image
 
 from tests.harness import skopeo
 from tests.harness.fixtures import unique_repo
-from tests.harness.oci_builder import Entry, build_image
 from tests.harness.ports import free_port
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import ResourceRun, run_resource, source_for

@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 import requests
+from registry_image.testing.oci_builder import (
+    BuiltImage,
+    Entry,
+    ImageSpec,
+    build_image,
+    build_index,
+)
 
 from tests.harness import skopeo
 from tests.harness.fixtures import unique_repo
-from tests.harness.oci_builder import BuiltImage, Entry, ImageSpec, build_image, build_index
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import run_resource, source_for
 
@@ -28,6 +34,14 @@ def push_image(
     image = build_image(layout, [[Entry.file("content", text.encode())]])
     skopeo.push_layout(layout, registry, repo, tag)
     return image
+
+
+def retagged(tmp_path: Path, registry: RunningRegistry) -> tuple[str, BuiltImage, BuiltImage]:
+    """A new repository whose tag ``t`` named the image ``old`` and now names ``new``."""
+    repo = unique_repo()
+    old = push_image(tmp_path, registry, repo, "t", "old")
+    new = push_image(tmp_path, registry, repo, "t", "new")
+    return repo, old, new
 
 
 def oracle_digest(registry: RunningRegistry, repo: str, tag: str) -> str:
@@ -87,9 +101,7 @@ class TestCursor:
     def test_cursor_still_present_comes_first(
         self, tmp_path: Path, registry_anonymous: RunningRegistry
     ) -> None:
-        repo = unique_repo()
-        old = push_image(tmp_path, registry_anonymous, repo, "t", "old")
-        new = push_image(tmp_path, registry_anonymous, repo, "t", "new")
+        repo, old, new = retagged(tmp_path, registry_anonymous)
         cursor = {"tag": "t", "digest": old.manifest_digest}
         request = {"source": source_for(registry_anonymous, repo, tag="t"), "version": cursor}
         assert run_resource("check", request).json() == [
@@ -100,9 +112,7 @@ class TestCursor:
     def test_versions_carry_the_source_tag_whatever_the_cursor_says(
         self, tmp_path: Path, registry_anonymous: RunningRegistry
     ) -> None:
-        repo = unique_repo()
-        old = push_image(tmp_path, registry_anonymous, repo, "t", "old")
-        new = push_image(tmp_path, registry_anonymous, repo, "t", "new")
+        repo, old, new = retagged(tmp_path, registry_anonymous)
         for cursor_tag in ("", "other"):
             cursor = {"tag": cursor_tag, "digest": old.manifest_digest}
             request = {"source": source_for(registry_anonymous, repo, tag="t"), "version": cursor}
@@ -114,9 +124,7 @@ class TestCursor:
     def test_cursor_deleted_gives_only_current(
         self, tmp_path: Path, registry_anonymous: RunningRegistry
     ) -> None:
-        repo = unique_repo()
-        old = push_image(tmp_path, registry_anonymous, repo, "t", "old")
-        new = push_image(tmp_path, registry_anonymous, repo, "t", "new")
+        repo, old, new = retagged(tmp_path, registry_anonymous)
         deleted = requests.delete(
             f"{registry_anonymous.url}/v2/{repo}/manifests/{old.manifest_digest}", timeout=10
         )

@@ -4,23 +4,16 @@ through a proxy in front of the real registry."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from registry_image.testing.oci_builder import BuiltImage, Entry, build_image
 
 from tests.harness import skopeo
 from tests.harness.fixtures import unique_repo
-from tests.harness.oci_builder import BuiltImage, Entry, build_image
-from tests.harness.proxy import Alter, RegistryProxy, Reset, Respond, proxy_for
+from tests.harness.proxy import Alter, RegistryProxy, Reset, Respond
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import ResourceRun, run_resource
-
-
-@pytest.fixture
-def proxy(registry_anonymous: RunningRegistry) -> Iterator[RegistryProxy]:
-    with proxy_for(registry_anonymous.url) as started:
-        yield started
 
 
 @pytest.fixture
@@ -36,13 +29,13 @@ def check_through(proxy: RegistryProxy, repo: str) -> ResourceRun:
 
 
 def manifest_requests(proxy: RegistryProxy) -> list[tuple[str, int | None]]:
-    return [(s.method, s.status) for s in proxy.seen if "/manifests/" in s.path]
+    return [(s.method, s.status) for s in proxy.records if "/manifests/" in s.path]
 
 
 def test_one_ping_and_one_head(proxy: RegistryProxy, image: tuple[str, BuiltImage]) -> None:
     repo, built = image
     assert check_through(proxy, repo).json() == [{"tag": "v1", "digest": built.manifest_digest}]
-    assert [(s.method, s.path) for s in proxy.seen] == [
+    assert [(s.method, s.path) for s in proxy.records] == [
         ("GET", "/v2/"),
         ("HEAD", f"/v2/{repo}/manifests/v1"),
     ]

@@ -12,19 +12,33 @@ unpacker's machinery (descriptors, caches, tarfile, the kernel):
   what the same layer wrote (nor their ancestors);
 - hard links share one inode; a directory's mtime is that of its own entry;
   a directory made implicitly inherits its parent's setgid bit and group.
+
+:func:`predict` applies a stack to a fresh model; :meth:`Model.expected` and
+:meth:`Model.observed` give the model's tree and a real one in one comparable
+form (the mode of an implicit directory is subject to the umask, its mtime is
+not predicted), :meth:`Model.link_groups` and
+:func:`~registry_image.testing.trees.hardlink_groups` the hard links.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
+import pathlib
 from collections.abc import Sequence
 
 import attrs
 
-from tests.harness.oci_builder import Entry
+from .oci_builder import Entry
+from .trees import tree_snapshot
 
 Path = tuple[str, ...]
 MAX_FOLLOWS = 40
+
+
+View = dict[str, tuple[object, ...]]
+"""Relative path -> (kind, mode, uid, gid, content, link target, mtime)."""
 
 
 class ModelUnsafe(Exception):
@@ -114,6 +128,51 @@ class Model:
     def children(self, path: Path) -> list[Path]:
         return [k for k in self.tree if len(k) == len(path) + 1 and k[: len(path)] == path]
 
+    # -- comparing with a real tree -------------------------------------------
+
+    def expected(self, *, with_owner: bool) -> View:
+        """The tree as :meth:`observed` should see it (owners None unless ``with_owner``)."""
+        expected: View = {}
+        for path, node in self.tree.items():
+            mode = None if node.kind == "symlink" else node.mode
+            if node.mtime is None:  # an implicit directory
+                mode = node.mode & ~_umask()
+            expected["/".join(path)] = (
+                node.kind,
+                mode,
+                node.uid if with_owner else None,
+                node.gid if with_owner else None,
+                node.content if node.kind == "file" else None,
+                node.target or None,
+                node.mtime,
+            )
+        return expected
+
+    def observed(self, root: pathlib.Path, *, with_owner: bool) -> View:
+        """The real tree under ``root``, in the form of :meth:`expected`."""
+        observed: View = {}
+        for path, node in tree_snapshot(root, with_owner=with_owner).items():
+            modelled = self.tree.get(tuple(path.split("/")))
+            implicit = modelled is not None and modelled.mtime is None
+            observed[path] = (
+                node.kind,
+                None if node.kind == "symlink" else node.mode,
+                node.uid,
+                node.gid,
+                (root / path).read_bytes() if node.kind == "file" else None,
+                node.link,
+                None if implicit else node.mtime,
+            )
+        return observed
+
+    def link_groups(self) -> set[frozenset[str]]:
+        """Groups of paths sharing one inode, two or more each."""
+        groups: dict[int, set[str]] = {}
+        for path, node in self.tree.items():
+            if node.kind == "file":
+                groups.setdefault(id(node), set()).add("/".join(path))
+        return {frozenset(group) for group in groups.values() if len(group) > 1}
+
     # -- layers -------------------------------------------------------------
 
     def apply_layer(self, entries: Sequence[Entry], *, privileged: bool = True) -> None:
@@ -184,7 +243,7 @@ class Model:
             raise ModelError("link to root")
         target_dir = self.resolve_dir(target_parts[:-1], create=False)
         target = None if target_dir is None else self.tree.get((*target_dir, target_parts[-1]))
-        if target is None:
+        if target is None or target_dir is None:
             raise ModelError("hard link target missing")
         if target.kind == "dir":
             raise ModelError("hard link to a directory")
@@ -195,3 +254,22 @@ class Model:
         if (*target_dir, target_parts[-1]) not in self.tree:  # it was under ``path``
             raise ModelError("hard link target removed by the link itself")
         self.tree[path] = target
+
+
+def predict(stack: Sequence[Sequence[Entry]], *, privileged: bool = True) -> Model | None:
+    """The model after applying every layer of ``stack``; None when applying
+    it must fail (an unsafe or malformed entry)."""
+    model = Model()
+    try:
+        for layer in stack:
+            model.apply_layer(layer, privileged=privileged)
+    except (ModelError, ModelUnsafe):
+        return None
+    return model
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -3,7 +3,8 @@
 Tests control every byte: tar members are described by :class:`Entry`,
 layers are made by :func:`layer_tar` and :func:`compress`, and
 :func:`build_image` / :func:`build_index` write the blobs, ``index.json``
-and ``oci-layout`` of an OCI image layout that skopeo and umoci can read.
+and ``oci-layout`` of an OCI image layout that skopeo and umoci can read;
+:func:`build_raw_image` does it for layers of any bytes, valid or not.
 The same inputs always give the same digests.
 
 ``index.json`` of a layout holds one descriptor per ref name (the
@@ -222,6 +223,14 @@ def layer_tar(entries: Sequence[Entry], *, tar_format: TarFormat = "pax") -> byt
     return buffer.getvalue()
 
 
+def layer_media_type(compression: Compression, media_types: MediaTypeFamily = "oci") -> str:
+    """The media type of a layer compressed with ``compression``."""
+    media_type = _LAYER_MEDIA_TYPES.get((media_types, compression))
+    if media_type is None:
+        raise ValueError(f"{media_types} media types have no {compression} layers")
+    return media_type
+
+
 def compress(data: bytes, compression: Compression) -> bytes:
     """``data`` compressed deterministically (gzip with mtime 0)."""
     if compression == "gzip":
@@ -307,14 +316,41 @@ def write_image(
     layout_dir: Path, spec: ImageSpec, *, media_types: MediaTypeFamily = "oci"
 ) -> BuiltImage:
     """Write an image's layer, config and manifest blobs; ``index.json`` is untouched."""
-    layer_media_type = _LAYER_MEDIA_TYPES.get((media_types, spec.compression))
-    if layer_media_type is None:
-        raise ValueError(f"{media_types} media types have no {spec.compression} layers")
+    media_type = layer_media_type(spec.compression, media_types)
     tars = [layer_tar(entries) for entries in spec.layers]
-    diff_ids = tuple(sha256_digest(tar) for tar in tars)
-    blobs = [compress(tar, spec.compression) for tar in tars]
-    layer_digests = tuple(_write_blob(layout_dir, blob) for blob in blobs)
+    layers = [(media_type, compress(tar, spec.compression)) for tar in tars]
+    diff_ids = [sha256_digest(tar) for tar in tars]
+    return _write_manifest(layout_dir, spec, media_types, layers, diff_ids)
 
+
+def build_raw_image(
+    layout_dir: Path,
+    blobs: Sequence[bytes],
+    *,
+    media_type: str = _LAYER_MEDIA_TYPES[("oci", "gzip")],
+    ref_name: str | None = "latest",
+) -> BuiltImage:
+    """Write an OCI image whose layers are exactly ``blobs``, whatever they
+    hold (a cut gzip stream, no tar at all), and tag it ``ref_name``.
+
+    The config's ``diff_ids`` are the blobs' own digests.
+    """
+    layers = [(media_type, blob) for blob in blobs]
+    spec = ImageSpec(layers=())
+    image = _write_manifest(layout_dir, spec, "oci", layers, [sha256_digest(b) for b in blobs])
+    _add_to_index_json(layout_dir, image.descriptor, ref_name)
+    return image
+
+
+def _write_manifest(
+    layout_dir: Path,
+    spec: ImageSpec,
+    media_types: MediaTypeFamily,
+    layers: Sequence[tuple[str, bytes]],
+    diff_ids: Sequence[str],
+) -> BuiltImage:
+    """Write the layer blobs (media type, bytes), the config and the manifest."""
+    layer_digests = tuple(_write_blob(layout_dir, blob) for _, blob in layers)
     config_bytes = _json_bytes(_config_json(spec, diff_ids))
     config_digest = _write_blob(layout_dir, config_bytes)
     oci = media_types == "oci"
@@ -323,8 +359,8 @@ def write_image(
         "mediaType": OCI_MANIFEST if oci else DOCKER_MANIFEST,
         "config": _descriptor(OCI_CONFIG if oci else DOCKER_CONFIG, config_digest, config_bytes),
         "layers": [
-            _descriptor(layer_media_type, digest, blob)
-            for digest, blob in zip(layer_digests, blobs, strict=True)
+            _descriptor(media_type, digest, blob)
+            for digest, (media_type, blob) in zip(layer_digests, layers, strict=True)
         ],
     }
     if spec.annotations:
@@ -337,7 +373,7 @@ def write_image(
         config_digest=config_digest,
         config_bytes=config_bytes,
         layer_digests=layer_digests,
-        diff_ids=diff_ids,
+        diff_ids=tuple(diff_ids),
         layout_dir=layout_dir,
     )
 
