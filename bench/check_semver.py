@@ -19,19 +19,19 @@ tags one after another (a process per tag, so it overstates the per-tag cost;
 reported per tag, for scale only).
 
 Prints absolute times (median and best of ``--runs``) and the ratio
-serial / concurrent. Timings are not asserted anywhere.
+serial / concurrent. Timings are not asserted anywhere. ``run`` gives the
+same comparisons as rows for ``python -m bench``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -39,6 +39,7 @@ from registry_image.core.models import CheckRequest, Source
 from registry_image.core.plugins import Plugins, load_plugins
 from registry_image.resource.check import check
 
+from bench.support import Row, Timing
 from tests.check.images import Writer
 from tests.harness.proxy import RegistryProxy
 from tests.harness.registry import RunningRegistry, start_registry
@@ -47,17 +48,14 @@ REPO = "bench/semver"
 
 
 @attrs.frozen
-class Timing:
-    label: str
-    seconds: list[float]
+class CheckSettings:
+    """What ``run`` measures."""
 
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
+    tags: int = 500
+    runs: int = 5
+    workers: int = 16
+    rtt_ms: tuple[float, ...] = (0.0, 20.0)
+    skopeo: int = 0
 
 
 def version_tags(count: int) -> list[str]:
@@ -88,10 +86,6 @@ def endpoint(registry: RunningRegistry, rtt_ms: float) -> Iterator[str]:
         return None
 
     proxy = RegistryProxy(registry.url)
-    # The harness proxy listens with socketserver's backlog of 5: more
-    # simultaneous connects than that get their SYN dropped and retried a
-    # second later, which would be measured as latency. Widen it.
-    proxy._server.socket.listen(128)
     proxy.rules.append(slow)
     proxy.start()
     try:
@@ -126,7 +120,51 @@ def time_skopeo(registry: RunningRegistry, tags: list[str], count: int) -> float
     return (time.perf_counter() - started) / count
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(settings: CheckSettings, *, log: bool = True) -> list[Row]:
+    """Concurrent against serial ``check`` at each round-trip time; the rows."""
+    plugins = load_plugins()
+    rows: list[Row] = []
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        start_registry(Path(workdir), "anonymous") as registry,
+    ):
+        started = time.perf_counter()
+        tags = populate(registry, settings.tags)
+        if log:
+            print(f"pushed {len(tags)} tags in {time.perf_counter() - started:.1f}s", flush=True)
+        for rtt in settings.rtt_ms:
+            with endpoint(registry, rtt) as host:
+                time_check(host, plugins, settings.workers, 1, len(tags))  # warm up
+                serial = Timing.of_seconds(
+                    "serial (the Go resource's way)",
+                    time_check(host, plugins, 1, settings.runs, len(tags)),
+                )
+                pooled = Timing.of_seconds(
+                    f"{settings.workers} workers",
+                    time_check(host, plugins, settings.workers, settings.runs, len(tags)),
+                )
+            setting = "loopback" if rtt <= 0 else f"{rtt:g} ms per request"
+            rows.append(Row(f"check semver ({len(tags)} tags)", setting, pooled, serial))
+            if log:
+                print(
+                    f"rtt {rtt:5.1f} ms | serial median {serial.median:7.3f}s "
+                    f"best {serial.best:7.3f}s | {pooled.label} median {pooled.median:7.3f}s "
+                    f"best {pooled.best:7.3f}s | serial/concurrent "
+                    f"{serial.median / pooled.median:5.1f}x",
+                    flush=True,
+                )
+        if settings.skopeo:
+            per_tag = time_skopeo(registry, tags, min(settings.skopeo, len(tags)))
+            ours = rows[0].peer.median / len(tags)
+            print(
+                f"skopeo list-tags + inspect --raw per tag (serial, a process each): "
+                f"{per_tag * 1000:.1f} ms/tag; our serial check: {ours * 1000:.2f} ms/tag "
+                f"({rows[0].setting})"
+            )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.check_semver", description=__doc__)
     parser.add_argument("--tags", type=int, default=500, help="version tags to push")
     parser.add_argument("--runs", type=int, default=5, help="timed checks per setting")
@@ -136,39 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skopeo", type=int, default=0, help="also time skopeo for N tags")
     args = parser.parse_args(argv)
-
-    plugins = load_plugins()
-    with (
-        tempfile.TemporaryDirectory() as workdir,
-        start_registry(Path(workdir), "anonymous") as registry,
-    ):
-        started = time.perf_counter()
-        tags = populate(registry, args.tags)
-        print(f"pushed {len(tags)} tags in {time.perf_counter() - started:.1f}s", flush=True)
-        rows = []
-        for rtt in args.rtt_ms:
-            with endpoint(registry, rtt) as host:
-                time_check(host, plugins, args.workers, 1, len(tags))  # warm up
-                serial = Timing("serial", time_check(host, plugins, 1, args.runs, len(tags)))
-                pooled = Timing(
-                    f"{args.workers} workers",
-                    time_check(host, plugins, args.workers, args.runs, len(tags)),
-                )
-            rows.append((rtt, serial, pooled))
-            print(
-                f"rtt {rtt:5.1f} ms | serial median {serial.median:7.3f}s best {serial.best:7.3f}s"
-                f" | {pooled.label} median {pooled.median:7.3f}s best {pooled.best:7.3f}s"
-                f" | serial/concurrent {serial.median / pooled.median:5.1f}x",
-                flush=True,
-            )
-        if args.skopeo:
-            per_tag = time_skopeo(registry, tags, min(args.skopeo, len(tags)))
-            ours = rows[0][1].median / len(tags)
-            print(
-                f"skopeo list-tags + inspect --raw per tag (serial, a process each): "
-                f"{per_tag * 1000:.1f} ms/tag; our serial check: {ours * 1000:.2f} ms/tag "
-                f"(rtt {rows[0][0]:.0f} ms)"
-            )
+    run(
+        CheckSettings(
+            tags=args.tags,
+            runs=args.runs,
+            workers=args.workers,
+            rtt_ms=tuple(args.rtt_ms),
+            skopeo=args.skopeo,
+        )
+    )
     return 0
 
 

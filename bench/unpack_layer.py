@@ -59,10 +59,10 @@ def make_blob(path: Path, size_mb: int, files: int, compression: str) -> None:
             info = tarfile.TarInfo(f"usr/share/small/{number // 1000}/file{number}")
             data = os.urandom(512) * 4
             info.size = len(data)
-            tar.addfile(info, _ChunkReader(iter([data])))  # type: ignore[arg-type]
+            tar.addfile(info, _ChunkReader(iter([data])))
         info = tarfile.TarInfo("opt/big.bin")
         info.size = size_mb * 1024 * 1024
-        tar.addfile(info, _ChunkReader(_big_file_chunks(info.size)))  # type: ignore[arg-type]
+        tar.addfile(info, _ChunkReader(_big_file_chunks(info.size)))
     with tar_path.open("rb") as source, path.open("wb") as out:
         if compression == "gzip":
             import zlib

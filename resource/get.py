@@ -5,6 +5,10 @@ place only when the format finished: a failed or interrupted get leaves no
 ``rootfs/`` or ``image.tar`` that looks complete. The small files
 ``repository``, ``tag`` and ``digest`` (no trailing newline) come last, the
 digest last of all.
+
+Layers are downloaded a few at a time (``layer_workers``) while they are
+applied in order; layers fetched ahead wait in a second staging directory
+of DEST (same filesystem, never memory), removed whatever happens.
 """
 
 from __future__ import annotations
@@ -26,7 +30,14 @@ from typing import Any
 from registry_image.core.converter import parse_request, unstructure
 from registry_image.core.digest import Digest
 from registry_image.core.errors import ConfigError, ImageError, ResourceError
-from registry_image.core.fetch import FetchedImage, fetch_image, platform_text
+from registry_image.core.fetch import (
+    DEFAULT_LAYER_WORKERS,
+    FetchedImage,
+    LayerFetcher,
+    PrefetchingFetcher,
+    fetch_image,
+    platform_text,
+)
 from registry_image.core.fetch.metadata import image_metadata as regex_metadata
 from registry_image.core.formats import ImageFormat
 from registry_image.core.models import InRequest, MetadataField, Source, VersionResponse
@@ -47,9 +58,16 @@ class Interrupted(ResourceError):
 
 
 def get(
-    request: InRequest, dest: Path, plugins: Plugins, *, progress: Progress | None = None
+    request: InRequest,
+    dest: Path,
+    plugins: Plugins,
+    *,
+    progress: Progress | None = None,
+    layer_workers: int = DEFAULT_LAYER_WORKERS,
 ) -> VersionResponse:
-    """Fetch ``request.version`` into ``dest`` and say what was fetched."""
+    """Fetch ``request.version`` into ``dest`` and say what was fetched.
+
+    ``layer_workers`` blobs are downloaded at once (1: one after another)."""
     source, version, params = request.source, request.version, request.params
     try:
         Digest.parse(version.digest)
@@ -67,7 +85,7 @@ def get(
         if format_class is None:
             metadata += _without_download(registry, request)
         else:
-            metadata += _download(registry, request, format_class, stage, progress)
+            metadata += _download(registry, request, format_class, stage, progress, layer_workers)
         _publish(stage, dest)
     _write_file(dest / "repository", source.repository)
     _write_file(dest / "tag", str(version.tag))
@@ -76,7 +94,10 @@ def get(
 
 
 def _fetch(
-    registry: Registry, request: InRequest, progress: Progress | None = None
+    registry: Registry,
+    request: InRequest,
+    progress: Progress | None = None,
+    fetcher: LayerFetcher | None = None,
 ) -> FetchedImage:
     params = request.params
     return fetch_image(
@@ -85,6 +106,7 @@ def _fetch(
         version=request.version,
         platform=params.platform or request.source.platform,
         progress=progress or NoProgress(),
+        fetcher=fetcher,
     )
 
 
@@ -104,18 +126,25 @@ def _download(
     format_class: type[ImageFormat],
     stage: Path,
     progress: Progress | None,
+    layer_workers: int,
 ) -> list[MetadataField]:
-    """Fetch the image and have the format write it into ``stage``."""
+    """Fetch the image and have the format write it into ``stage``; layers
+    fetched ahead are spooled in a sibling staging directory."""
     started = time.monotonic()
-    image = _fetch(registry, request, progress)
-    log.debug(
-        "%s: %s, %d layers, as %s",
-        request.version.digest,
-        platform_text(image.platform) if image.is_index else "a single image",
-        len(image.layers),
-        request.params.format,
-    )
-    format_class().write(image, stage)
+    with (
+        _staging(stage.parent) as spool,
+        PrefetchingFetcher(spool, workers=layer_workers) as fetcher,
+    ):
+        image = _fetch(registry, request, progress, fetcher)
+        log.debug(
+            "%s: %s, %d layers, as %s, %d downloads at once",
+            request.version.digest,
+            platform_text(image.platform) if image.is_index else "a single image",
+            len(image.layers),
+            request.params.format,
+            layer_workers,
+        )
+        format_class().write(image, stage)
     log.info("fetched in %.1fs", time.monotonic() - started)
     return image_metadata(image, request.source)
 

@@ -3,7 +3,9 @@
 Concourse shows a step's stderr through a pipe, not a terminal, and its UI
 renders carriage-return progress lines; so bars are short (no width
 guessing), plain ASCII, redrawn at most once a second, and each ends with a
-final line that stays.
+final line that stays. Several layers download at once: every bar draws on
+the current line (``position=0``), since tqdm would otherwise stack them with
+cursor-movement escapes a pipe cannot render.
 """
 
 from __future__ import annotations
@@ -52,5 +54,6 @@ class TqdmProgress:
             dynamic_ncols=False,
             bar_format=BAR_FORMAT if total else BAR_FORMAT_UNKNOWN_TOTAL,
             disable=not self.enabled,
+            position=0,
         )
         return _TqdmBar(bar)

@@ -4,10 +4,11 @@ and verified streams of its blobs.
 ``fetch_image`` reads the manifest the version names (verified against the
 version's digest), picks the image for the wanted platform out of an index,
 and reads the image's config. Layers are not read here: a format opens them
-through the ``FetchedImage`` one by one, in order, as verified streams. How
-a layer's bytes are *fetched* (``LayerFetcher``) is kept apart from how a
-format *applies* them, so fetching can later run ahead in parallel while
-layers are still applied strictly in order.
+through the ``FetchedImage`` one by one, in order, as verified streams, or
+has whole blobs saved to files. How a layer's bytes are *fetched*
+(``LayerFetcher``: ``SequentialFetcher`` here, ``PrefetchingFetcher`` in
+``prefetch``) is kept apart from how a format *applies* them, so fetching can
+run ahead in parallel while layers are still applied strictly in order.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 import json
 import platform as platform_module
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
@@ -274,37 +276,84 @@ class LayerRef:
         return f"layer {self.position}/{self.count} ({self.descriptor.short})"
 
 
+@attrs.frozen
+class BlobFile:
+    """A blob to save, whole and verified, into the file ``path``: as the
+    whole file, or at ``offset`` in an existing file (a region of exactly
+    the blob's size, e.g. a member of a tar archive; nothing is written past
+    it, whatever the source sends)."""
+
+    descriptor: BlobDescriptor
+    path: Path
+    label: str | None = None
+    """Names the blob in progress and errors (e.g. ``LayerRef.label``)."""
+    offset: int | None = None
+
+
 class LayerFetcher(Protocol):
-    """How an image's layers are fetched: as open, verified streams, yielded
-    in layer order. The stream of one layer must be consumed (its context
-    exited) before the next is asked for."""
+    """How an image's blobs are fetched.
+
+    ``layers`` yields the layers in order, each with a context giving its
+    open, verified stream; the stream of one layer must be consumed (its
+    context exited, or never entered) before the next is asked for.
+    ``save_blobs`` writes whole blobs to files, in any order.
+    """
 
     def layers(
         self, image: FetchedImage
     ) -> Iterator[tuple[LayerRef, AbstractContextManager[Readable]]]: ...
+
+    def save_blobs(self, image: FetchedImage, blobs: Sequence[BlobFile]) -> None: ...
 
 
 class Readable(Protocol):
     def read(self, n: int = -1, /) -> bytes: ...
 
 
+SAVE_CHUNK = 1024 * 1024
+
+
+class SaveCancelled(Exception):
+    """A blob being saved was asked to stop (another one failed)."""
+
+
+def save_blob(
+    image: FetchedImage, blob: BlobFile, cancelled: Callable[[], bool] = lambda: False
+) -> None:
+    """Stream one blob into its file, verified; ``cancelled`` is asked
+    before each chunk and stops the copy with ``SaveCancelled``."""
+    mode = "wb" if blob.offset is None else "r+b"
+    with image.open_blob(blob.descriptor, label=blob.label) as stream, blob.path.open(mode) as out:
+        room = None if blob.offset is None else blob.descriptor.size
+        if blob.offset is not None:
+            out.seek(blob.offset)
+        while chunk := stream.read(SAVE_CHUNK):
+            if cancelled():
+                raise SaveCancelled(blob.descriptor.digest)
+            if room is not None:  # too many bytes: the digest check will say so
+                chunk, room = chunk[:room], max(0, room - len(chunk))
+            out.write(chunk)
+
+
 class SequentialFetcher:
     """Opens each layer from the source only when it is about to be applied:
-    one connection at a time, nothing stored.
-
-    A prefetching fetcher would implement the same interface: start the next
-    few layers in a bounded thread pool (spooling them to disk, each verified
-    as it lands) while the current one is applied, and still yield them in
-    order.
-    """
+    one connection at a time, nothing stored. ``PrefetchingFetcher``
+    (``prefetch``) implements the same interface with downloads running
+    ahead in a bounded pool."""
 
     def layers(
         self, image: FetchedImage
     ) -> Iterator[tuple[LayerRef, AbstractContextManager[Readable]]]:
+        """Each layer's verified stream, opened when its context is entered."""
         count = len(image.layers)
         for position, descriptor in enumerate(image.layers, start=1):
             ref = LayerRef(position, count, descriptor)
             yield ref, image.open_blob(descriptor, label=ref.label)
+
+    def save_blobs(self, image: FetchedImage, blobs: Sequence[BlobFile]) -> None:
+        """Save ``blobs`` one after another."""
+        for blob in blobs:
+            save_blob(image, blob)
 
 
 class _Reporting:
@@ -409,8 +458,14 @@ class FetchedImage:
         return manifest
 
     def layer_streams(self) -> Iterator[tuple[LayerRef, AbstractContextManager[Readable]]]:
-        """Each layer, in order, with a context giving its verified stream."""
+        """Each layer, in order, with a context giving its verified stream.
+        Consume (or skip) one layer's stream before asking for the next."""
         return self.fetcher.layers(self)
+
+    def save_blobs(self, blobs: Sequence[BlobFile]) -> None:
+        """Write each blob, whole and verified, to its file (perhaps several
+        at once): for formats that copy blobs rather than apply them."""
+        self.fetcher.save_blobs(self, blobs)
 
 
 def _config_json(content: bytes, digest: str) -> dict[str, Any]:

@@ -5,24 +5,28 @@ Members, in the order and with the names the Go resource (go-containerregistry)
 uses: the config as ``sha256:<hex>``; each layer blob exactly as pushed
 (still compressed), once, as ``<hex>.tar.gz`` (``.tar.zst`` for zstd,
 ``.tar`` for uncompressed media types); ``manifest.json`` last, naming the
-fully qualified ``registry/repository:tag``. Blobs are streamed from the
-registry into the tar and verified on the way: nothing is held in memory or
-copied twice.
+fully qualified ``registry/repository:tag``.
+
+Every member's size is known from the manifest, so the archive is laid out
+first (headers, the config, ``manifest.json``, the end-of-archive blocks,
+each layer's data a region of its exact size) and the layer blobs are then
+downloaded straight into their regions, several at once
+(``FetchedImage.save_blobs``), each verified as it lands: nothing is held in
+memory or copied twice. The bytes are those ``tarfile`` writes, member by
+member.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 from registry_image.core import hookimpl
-from registry_image.core.fetch import BlobDescriptor, FetchedImage
+from registry_image.core.fetch import BlobDescriptor, BlobFile, FetchedImage, LayerRef
 from registry_image.core.formats import ImageFormat
 from registry_image.core.reference import parse_repository
-from registry_image.core.unpack import LayerFormatError
 
 from .files import write_labels
 
@@ -54,6 +58,44 @@ def _member(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
+class _TarLayout:
+    """Writes a tar archive as ``tarfile`` does (PAX format), except that a
+    member's data may be left as a hole to fill later (``reserve``)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self.offset = 0
+
+    def _header(self, name: str, size: int) -> None:
+        header = _member(name, size).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        self._out.write(header)
+        self.offset += len(header)
+
+    def _padding(self, size: int) -> int:
+        return -size % tarfile.BLOCKSIZE
+
+    def add(self, name: str, data: bytes) -> None:
+        """A member holding ``data``."""
+        self._header(name, len(data))
+        self._out.write(data + bytes(self._padding(len(data))))
+        self.offset += len(data) + self._padding(len(data))
+
+    def reserve(self, name: str, size: int) -> int:
+        """A member of ``size`` bytes whose data is written later; its offset."""
+        self._header(name, size)
+        start = self.offset
+        self.offset += size + self._padding(size)
+        self._out.seek(self.offset)
+        return start
+
+    def close(self) -> None:
+        """The end-of-archive blocks, padded to a whole record (as ``tarfile``)."""
+        end = bytes(2 * tarfile.BLOCKSIZE)
+        self.offset += len(end)
+        end += bytes(-self.offset % tarfile.RECORDSIZE)
+        self._out.write(end)
+
+
 class OciFormat:
     """Writes ``image.tar`` (docker-save form) and ``labels.json``."""
 
@@ -69,24 +111,23 @@ class OciFormat:
                 "Layers": layer_names,
             }
         ]
-        with tarfile.open(dest / ARCHIVE_NAME, "w", format=tarfile.PAX_FORMAT) as archive:
-            archive.addfile(
-                _member(config_name, len(image.config_bytes)), io.BytesIO(image.config_bytes)
-            )
+        path = dest / ARCHIVE_NAME
+        blobs: list[BlobFile] = []
+        with path.open("wb") as out:
+            archive = _TarLayout(out)
+            archive.add(config_name, image.config_bytes)
             written: set[str] = set()
-            for (layer, opened), name in zip(image.layer_streams(), layer_names, strict=True):
+            count = len(image.layers)
+            for position, (layer, name) in enumerate(zip(image.layers, layer_names, strict=True)):
                 if name in written:  # the same blob twice in one image
                     continue
                 written.add(name)
-                with opened as stream:
-                    try:
-                        archive.addfile(_member(name, layer.descriptor.size), stream)
-                    except OSError:  # tarfile: the stream ended before ``size`` bytes
-                        raise LayerFormatError(f"{layer.label}: the blob ends early") from None
-            manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
-            archive.addfile(
-                _member("manifest.json", len(manifest_bytes)), io.BytesIO(manifest_bytes)
-            )
+                offset = archive.reserve(name, layer.size)
+                label = LayerRef(position + 1, count, layer).label
+                blobs.append(BlobFile(layer, path, label, offset=offset))
+            archive.add("manifest.json", json.dumps(manifest, separators=(",", ":")).encode())
+            archive.close()
+        image.save_blobs(blobs)
         write_labels(image, dest)
 
 

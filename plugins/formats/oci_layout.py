@@ -12,12 +12,14 @@ The Go resource instead writes a multi-platform index itself as
 name ("more than one image in oci"), while this one they read as ``oci:DIR``
 or ``oci:DIR:TAG``. ``out`` (ours and the Go one) unwraps a one-entry
 index, so pushing the layout again gives the same digest either way.
+
+Manifests are walked first; then every blob they name is saved through
+``FetchedImage.save_blobs``, several at once, each verified as it lands.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +27,7 @@ from registry_image.core import hookimpl, mediatypes
 from registry_image.core.errors import ImageError
 from registry_image.core.fetch import (
     BlobDescriptor,
+    BlobFile,
     FetchedImage,
     index_entries,
     parse_image_manifest,
@@ -38,7 +41,8 @@ MAX_DEPTH = 3
 
 
 class _Layout:
-    """The blobs of one layout being written, each once."""
+    """The blobs of one layout being written, each once: small ones at
+    once, the others queued for ``save_pending``."""
 
     def __init__(self, root: Path, image: FetchedImage) -> None:
         self.root = root
@@ -46,6 +50,7 @@ class _Layout:
         self.blobs = root / "blobs" / "sha256"
         self.blobs.mkdir(parents=True)
         self._written: set[str] = set()
+        self._pending: list[BlobFile] = []
 
     def _path(self, digest: str) -> Path | None:
         algorithm, _, hex_ = digest.partition(":")
@@ -63,10 +68,13 @@ class _Layout:
 
     def add_blob(self, descriptor: BlobDescriptor, label: str | None) -> None:
         path = self._path(descriptor.digest)
-        if path is None:
-            return
-        with self.image.open_blob(descriptor, label=label) as stream, path.open("wb") as out:
-            shutil.copyfileobj(stream, out, 1024 * 1024)
+        if path is not None:
+            self._pending.append(BlobFile(descriptor, path, label))
+
+    def save_pending(self) -> None:
+        """Fetch the queued blobs into the layout."""
+        self.image.save_blobs(self._pending)
+        self._pending = []
 
     def add_manifest(self, manifest: Manifest, depth: int = 0) -> None:
         """A manifest and everything it references."""
@@ -96,6 +104,7 @@ class OciLayoutFormat:
         root = dest / LAYOUT_DIR
         layout = _Layout(root, image)
         layout.add_manifest(image.manifest)
+        layout.save_pending()
         (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
         top = image.manifest
         index = {

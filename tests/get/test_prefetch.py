@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -175,18 +176,48 @@ def test_rootfs_from_prefetched_layers_equals_the_sequential_one(tmp_path: Path)
     assert list(spool.iterdir()) == []
 
 
-def test_a_layer_the_format_skips_is_not_waited_for(tmp_path: Path) -> None:
-    """The oci format skips a blob it already wrote; its download stops."""
+def test_layers_a_format_skips_are_neither_waited_for_nor_kept(tmp_path: Path) -> None:
+    """A format may skip a layer (never enter its block): its download
+    stops, its spool goes, and the next layers come as usual."""
+    image = build_image(tmp_path / "layout", _stacked_layers(5))
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    read: dict[int, bytes] = {}
+    with PrefetchingFetcher(spool, workers=3) as fetcher:
+        for layer, opened in _fetched(ScriptedSource(image), fetcher).layer_streams():
+            if layer.position % 2:
+                with opened as stream:
+                    read[layer.position] = stream.read()
+    assert sorted(read) == [1, 3, 5]
+    for position, data in read.items():
+        assert data == read_blob(image.layout_dir, image.layer_digests[position - 1])
+    assert list(spool.iterdir()) == []
+
+
+def test_the_oci_archive_is_the_same_whatever_the_fetcher(tmp_path: Path) -> None:
+    """``image.tar`` is laid out first and its layers downloaded into place,
+    in parallel: the bytes are those of a sequential write, repeated blobs
+    stored once."""
     same = [Entry.file("same", b"same")]
-    image = build_image(tmp_path / "layout", [same, [Entry.file("b", b"b")], same, same])
-    dest = tmp_path / "dest"
-    dest.mkdir()
+    layers = [same, [Entry.file("b", os.urandom(100_000))], same, [Entry.file("d", b"d")]]
+    image = build_image(tmp_path / "layout", layers)
+    sequential, parallel = tmp_path / "sequential", tmp_path / "parallel"
+    sequential.mkdir()
+    parallel.mkdir()
+    OciFormat().write(_fetched(ScriptedSource(image), SequentialFetcher()), sequential)
     spool = tmp_path / "spool"
     spool.mkdir()
     with PrefetchingFetcher(spool, workers=4) as fetcher:
-        OciFormat().write(_fetched(ScriptedSource(image), fetcher), dest)
-    assert (dest / "image.tar").stat().st_size > 0
-    assert list(spool.iterdir()) == []
+        OciFormat().write(_fetched(ScriptedSource(image), fetcher), parallel)
+    archive = (parallel / "image.tar").read_bytes()
+    assert archive == (sequential / "image.tar").read_bytes()
+    with tarfile.open(parallel / "image.tar") as tar:
+        names = tar.getnames()
+        assert len(names) == 1 + 3 + 1  # config, three distinct layers, manifest.json
+        for digest in set(image.layer_digests):
+            member = tar.extractfile(f"{digest.removeprefix('sha256:')}.tar.gz")
+            assert member is not None
+            assert member.read() == read_blob(image.layout_dir, digest)
 
 
 # -- overlap on the wire ----------------------------------------------------------
@@ -402,9 +433,10 @@ def _peak_rss_of_in(registry: RunningRegistry, repo: str, digest: str, dest: Pat
 def test_peak_memory_stays_flat_whatever_the_layer_sizes(
     registry_anonymous: RunningRegistry, tmp_path: Path
 ) -> None:
-    """Four 64 MiB layers of incompressible bytes: three are downloaded ahead
-    while the first is applied, yet ``in`` needs no more memory than for a
-    tiny image, give or take a slack far below the size of one layer."""
+    """Four 64 MiB layers of incompressible bytes, downloaded at once (for
+    rootfs: three spooled while the first is applied; for oci: into their
+    places in the archive), yet ``in`` needs no more memory than for a tiny
+    image, give or take a slack far below the size of one layer."""
     small_repo, small = push_image(
         registry_anonymous, tmp_path / "small", [[Entry.file("f", b"f")], [Entry.file("g")]]
     )
