@@ -74,9 +74,18 @@ def test_tags_that_vanish_after_listing_are_skipped(proxy: RegistryProxy, writer
     writer.tag("1.1.0", doomed)
     writer.tag("latest", doomed)
 
+    doomed_paths = {f"/v2/{writer.repo}/manifests/{tag}" for tag in ("1.1.0", "latest")}
+    deleting = threading.Lock()
+    deleted: list[bool] = []
+
     def delete_on_head(method: str, path: str) -> Action | None:
-        if method == "HEAD" and path == f"/v2/{writer.repo}/manifests/1.1.0":
-            writer.delete(doomed)
+        # Tags resolve concurrently: the first HEAD for either tag of the
+        # doomed image deletes it, and the other waits until that is done.
+        if method == "HEAD" and path in doomed_paths:
+            with deleting:
+                if not deleted:
+                    writer.delete(doomed)
+                    deleted.append(True)
         return None
 
     proxy.rules.append(delete_on_head)
