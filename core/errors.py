@@ -42,3 +42,7 @@ class UnsafeLayerError(ResourceError):
 
 class ImageError(ResourceError):
     """An image on disk (for ``out``) or in the registry is malformed."""
+
+
+class Interrupted(ResourceError):
+    """The step was stopped (SIGTERM) before it finished; nothing is retried."""

@@ -29,7 +29,7 @@ from typing import Any
 
 from registry_image.core.converter import parse_request, unstructure
 from registry_image.core.digest import Digest
-from registry_image.core.errors import ConfigError, ImageError, ResourceError
+from registry_image.core.errors import ConfigError, ImageError, Interrupted
 from registry_image.core.fetch import (
     DEFAULT_LAYER_WORKERS,
     FetchedImage,
@@ -43,18 +43,16 @@ from registry_image.core.formats import ImageFormat
 from registry_image.core.models import InRequest, MetadataField, Source, VersionResponse
 from registry_image.core.plugins import Plugins, load_plugins
 from registry_image.core.progress import NoProgress, Progress
+from registry_image.core.reference import Repository
 from registry_image.core.registry import Registry
 from registry_image.core.registry.connect import open_registry
+from registry_image.core.registry.mirror import mirror_first
 
 from .progress import TqdmProgress
 
 log = logging.getLogger(__name__)
 
 STAGING_PREFIX = ".registry-image-in-"
-
-
-class Interrupted(ResourceError):
-    """The get was stopped (SIGTERM) before it finished."""
 
 
 def get(
@@ -80,13 +78,24 @@ def get(
         MetadataField("repository", source.repository),
         MetadataField("tag", str(version.tag)),
     ]
-    with _staging(dest) as stage, open_registry(source, plugins) as registry:
-        log.info("fetching %s@%s", source.repository, version.digest)
-        if format_class is None:
-            metadata += _without_download(registry, request)
-        else:
-            metadata += _download(registry, request, format_class, stage, progress, layer_workers)
-        _publish(stage, dest)
+
+    def attempt(use: Source, repository: Repository | None) -> list[MetadataField]:
+        """One try against one registry (the mirror's, or the source's own)."""
+        with (
+            _staging(dest) as stage,
+            open_registry(use, plugins, repository=repository) as registry,
+        ):
+            log.info("fetching %s@%s", registry.repository.name, version.digest)
+            if format_class is None:
+                found = _without_download(registry, request)
+            else:
+                found = _download(registry, request, format_class, stage, progress, layer_workers)
+            _publish(stage, dest)
+        return found
+
+    # As the Go resource: a Docker Hub image comes from source.registry_mirror
+    # when the mirror has it; a failed try leaves nothing behind.
+    metadata += mirror_first(source, attempt, found=lambda _: True)
     _write_file(dest / "repository", source.repository)
     _write_file(dest / "tag", str(version.tag))
     _write_file(dest / "digest", version.digest)

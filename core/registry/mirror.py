@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import attrs
 
-from ..errors import ConfigError, ResourceError
+from ..errors import ConfigError, Interrupted, ResourceError
 from ..models import Source
 from ..reference import Repository, parse_repository, validate_host
 
@@ -84,12 +84,13 @@ def mirror_first(source: Source, attempt: Attempt[T], found: Callable[[T], bool]
     """``attempt`` against the mirror, if one applies; against the origin
     when there is none, the mirror fails, or its answer is not ``found``.
 
-    Configuration errors are not retried elsewhere: they would fail again."""
+    Configuration errors are not retried elsewhere: they would fail again;
+    nor is an interrupted attempt."""
     mirror = mirror_for(source)
     if mirror is not None:
         try:
             result = attempt(mirror.source, mirror.repository)
-        except ConfigError:
+        except (ConfigError, Interrupted):
             raise
         except ResourceError as exc:
             log.warning("mirror %s failed: %s; asking the origin instead", mirror.repository, exc)

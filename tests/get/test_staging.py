@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 from registry_image.core import hookimpl
-from registry_image.core.errors import ImageError, ResourceError
+from registry_image.core.errors import ImageError, Interrupted, ResourceError
 from registry_image.core.fetch import FetchedImage
 from registry_image.core.plugins import Plugins, new_manager
 from registry_image.resource import get as get_module
@@ -61,7 +61,7 @@ def _sigterm() -> None:
         (_fail_with(ImageError("broken")), ImageError),
         (_fail_with(RuntimeError("a bug")), RuntimeError),
         (_fail_with(KeyboardInterrupt()), KeyboardInterrupt),
-        (_sigterm, get_module.Interrupted),
+        (_sigterm, Interrupted),
     ],
     ids=["resource-error", "bug", "ctrl-c", "sigterm"],
 )
@@ -90,7 +90,7 @@ def test_failed_get_leaves_dest_empty(
 
 
 def test_interrupted_is_a_resource_error() -> None:
-    assert issubclass(get_module.Interrupted, ResourceError)
+    assert issubclass(Interrupted, ResourceError)
 
 
 def test_success_leaves_no_staging_directory(
