@@ -208,30 +208,38 @@ def run(settings: GetSettings, *, log: bool = True) -> list[Row]:
     return rows
 
 
-def parse_settings(argv: Sequence[str] | None) -> GetSettings:
-    """The settings the command line asks for."""
-    parser = argparse.ArgumentParser(prog="python -m bench.get_image", description=__doc__)
+def add_image_arguments(parser: argparse.ArgumentParser, *, runs: int) -> None:
+    """The options every image benchmark shares: image shape, runs, networks."""
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--layer-mib", type=int, default=80, help="uncompressed MiB per layer")
     parser.add_argument("--files", type=int, default=200, help="small files per layer")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument(
-        "--workers", type=int, default=DEFAULT_LAYER_WORKERS, help="our downloads at once"
-    )
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--rate-mib", type=float, default=32.0, help="0: no throttled run")
     parser.add_argument("--rtt-ms", type=float, default=20.0)
     parser.add_argument("--no-loopback", action="store_true", help="only the throttled run")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
-    args = parser.parse_args(argv)
+
+
+def image_shape_and_networks(args: argparse.Namespace) -> tuple[ImageShape, tuple[Network, ...]]:
+    """What ``add_image_arguments``' options ask for."""
     networks = [] if args.no_loopback else [Network()]
     if args.rate_mib > 0:
         networks.append(Network(args.rate_mib, args.rtt_ms))
+    shape = ImageShape(layers=args.layers, layer_mib=args.layer_mib, files=args.files)
+    return shape, tuple(networks)
+
+
+def parse_settings(argv: Sequence[str] | None) -> GetSettings:
+    """The settings the command line asks for."""
+    parser = argparse.ArgumentParser(prog="python -m bench.get_image", description=__doc__)
+    add_image_arguments(parser, runs=5)
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULT_LAYER_WORKERS, help="our downloads at once"
+    )
+    args = parser.parse_args(argv)
+    shape, networks = image_shape_and_networks(args)
     return GetSettings(
-        shape=ImageShape(layers=args.layers, layer_mib=args.layer_mib, files=args.files),
-        runs=args.runs,
-        networks=tuple(networks),
-        workdir=args.workdir,
-        workers=args.workers,
+        shape=shape, runs=args.runs, networks=networks, workdir=args.workdir, workers=args.workers
     )
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import attrs
 
-from bench.get_image import Network, endpoint
+from bench.get_image import Network, add_image_arguments, endpoint, image_shape_and_networks
 from bench.images import TAG, ImageShape, LayoutImage, write_layout
 from bench.support import (
     DEFAULT_WORKDIR,
@@ -137,24 +137,10 @@ def run(settings: PutSettings, *, log: bool = True) -> list[Row]:
 def parse_settings(argv: Sequence[str] | None) -> PutSettings:
     """The settings the command line asks for."""
     parser = argparse.ArgumentParser(prog="python -m bench.put_image", description=__doc__)
-    parser.add_argument("--layers", type=int, default=6)
-    parser.add_argument("--layer-mib", type=int, default=80, help="uncompressed MiB per layer")
-    parser.add_argument("--files", type=int, default=200, help="small files per layer")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rate-mib", type=float, default=32.0, help="0: no throttled run")
-    parser.add_argument("--rtt-ms", type=float, default=20.0)
-    parser.add_argument("--no-loopback", action="store_true", help="only the throttled run")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    add_image_arguments(parser, runs=3)
     args = parser.parse_args(argv)
-    networks = [] if args.no_loopback else [Network()]
-    if args.rate_mib > 0:
-        networks.append(Network(args.rate_mib, args.rtt_ms))
-    return PutSettings(
-        shape=ImageShape(layers=args.layers, layer_mib=args.layer_mib, files=args.files),
-        runs=args.runs,
-        networks=tuple(networks),
-        workdir=args.workdir,
-    )
+    shape, networks = image_shape_and_networks(args)
+    return PutSettings(shape=shape, runs=args.runs, networks=networks, workdir=args.workdir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
