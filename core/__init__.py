@@ -4,7 +4,11 @@ The modules at this level are the framework and the contracts: the pluggy
 markers, hook specs and plugin manager; what auth, transport and format
 plugins implement (``auth``, ``transport``, ``formats``) and what ``in``
 reports progress through (``progress``); the models, their converter and the
-errors; references, digests and media types. The subpackages do the work:
+errors; the typed OCI model (``oci``: digests, media types, descriptors,
+manifests, configs, platforms); references. The subpackages do the work:
+
+- ``transport``: the transport contract, the core wrappers (retry, user
+  agent, tracing) and bounded body reads;
 
 - ``registry``: talking to a remote registry (client, connect, mirror,
   concurrent tag resolution, push);
@@ -16,7 +20,7 @@ errors; references, digests and media types. The subpackages do the work:
 - ``versions``: semver parsing, constraints, semver-mode selection for
   ``check`` and the tags ``out`` pushes.
 
-Plugins need only ``from registry_image.core import hookimpl``.
+Plugins import ``registry_image.api`` only; everything here is internal.
 """
 
 from .markers import hookimpl

@@ -9,17 +9,17 @@ expected a string, got a number``. Values are never echoed: they may be secrets.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception as cattrs_format_exception
 
-from .errors import ConfigError
-from .models import Tag
+from .errors import ConfigError, PluginError
+from .models import GetParams, Source, Tag
 
 T = TypeVar("T")
 
@@ -77,16 +77,33 @@ def _structure_str_tuple(value: Any, _: type) -> tuple[str, ...]:
     return tuple(value)
 
 
+# Fields that plugins' declared keys fill, never JSON keys of their own.
+_NOT_FROM_JSON: dict[type, tuple[str, ...]] = {
+    Source: ("extensions",),
+    GetParams: ("format_params",),
+}
+
+
+def json_keys(model: type) -> set[str]:
+    """The JSON keys of ``model`` (lower case, as matched)."""
+    hidden = _NOT_FROM_JSON.get(model, ())
+    return {field.name.lower() for field in attrs.fields(model) if field.name not in hidden}
+
+
 def _case_insensitive_keys(converter: cattrs.Converter) -> None:
     """Match keys to fields as Go's encoding/json does, so every pipeline
     that works with the Go resource works here: an exact match first, else a
     case-insensitive one (``Repository`` fills ``repository``)."""
 
     def factory(model: type) -> Callable[[Any, type], Any]:
+        overrides = {name: override(omit=True) for name in _NOT_FROM_JSON.get(model, ())}
         structure_fields: Callable[[Any, type], Any] = make_dict_structure_fn(
-            model, converter, _cattrs_forbid_extra_keys=True
+            model,
+            converter,
+            _cattrs_forbid_extra_keys=True,
+            **overrides,  # type: ignore[arg-type]
         )
-        names = {field.name for field in attrs.fields(model)}
+        names = {field.name for field in attrs.fields(model)} - set(_NOT_FROM_JSON.get(model, ()))
         folded = {name.lower(): name for name in names}
 
         def structure(value: Any, type_: type) -> Any:
@@ -132,8 +149,8 @@ def _format_exception(exc: BaseException, type_: type | None) -> str:
     return cattrs_format_exception(exc, type_)
 
 
-def _describe(exc: Exception) -> str:
-    lines = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
+def _describe(exc: Exception, path: str = "$") -> str:
+    lines = cattrs.transform_error(exc, path=path, format_exception=_format_exception)
     described = []
     for line in lines:
         message, _, path = line.rpartition(" @ ")
@@ -142,14 +159,96 @@ def _describe(exc: Exception) -> str:
     return "; ".join(described)
 
 
-def structure(data: Any, model: type[T]) -> T:
+def structure(data: Any, model: type[T], *, path: str = "$") -> T:
     """Build ``model`` from plain data; ``ConfigError`` naming each bad field."""
     if not isinstance(data, dict):
         raise ConfigError(f"invalid request: expected a JSON object, got {_json_type(data)}")
     try:
         return _converter.structure(data, model)
     except Exception as exc:  # cattrs raises ClassValidationError and friends
-        raise ConfigError(f"invalid request: {_describe(exc)}") from None
+        raise ConfigError(f"invalid request: {_describe(exc, path)}") from None
+
+
+def check_declared_keys(
+    declared: Sequence[type], core: type = Source, what: str = "source"
+) -> None:
+    """``PluginError`` when a plugin declares a key the core or another
+    plugin already owns (keys compare case-insensitively)."""
+    owners = dict.fromkeys(json_keys(core), "the resource")
+    for fields_class in declared:
+        owner = f"{fields_class.__module__}.{fields_class.__qualname__}"
+        for key in json_keys(fields_class):
+            if key in owners:
+                raise PluginError(f"{what}.{key} is declared by both {owners[key]} and {owner}")
+            owners[key] = owner
+
+
+def _take(values: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+    """Remove and return the items of ``values`` whose key (lower case) is in ``keys``."""
+    taken = {key: item for key, item in values.items() if str(key).lower() in keys}
+    for key in taken:
+        del values[key]
+    return taken
+
+
+def _member(data: dict[str, Any], name: str) -> str | None:
+    """The key of ``data`` that means ``name`` (exact, else case-insensitive)."""
+    if name in data:
+        return name
+    return next((key for key in data if str(key).lower() == name), None)
+
+
+def structure_request(
+    data: Any,
+    model: type[T],
+    *,
+    source_fields: Sequence[type] = (),
+    format_params: Callable[[str], type | None] = lambda _: None,
+) -> T:
+    """``structure`` with the keys plugins own: ``source`` keys declared by
+    ``source_fields`` classes, and ``params`` keys of the selected format's
+    params class (``format_params(name)``), each validated as strictly as the
+    core's and attached to ``Source.extensions`` / ``GetParams.format_params``."""
+    if not isinstance(data, dict):
+        return structure(data, model)
+    data = dict(data)
+    extensions: dict[type, dict[str, Any]] = {}
+    source_key = _member(data, "source")
+    if source_key is not None and isinstance(data[source_key], dict):
+        source = data[source_key] = dict(data[source_key])
+        for fields_class in source_fields:
+            extensions[fields_class] = _take(source, json_keys(fields_class))
+    params_class = None
+    params_key = _member(data, "params")
+    if (
+        params_key is not None
+        and isinstance(data[params_key], dict)
+        and "params" in json_keys(model)
+    ):
+        params = data[params_key] = dict(data[params_key])
+        name_key = _member(params, "format")
+        name = params.get(name_key, GetParams.format) if name_key else GetParams.format
+        params_class = format_params(name) if isinstance(name, str) else None
+        own = _take(params, json_keys(params_class)) if params_class is not None else {}
+    request = structure(data, model)
+    if extensions:
+        structured: dict[type, Any] = {
+            fields_class: structure(values, fields_class, path="$.source")
+            for fields_class, values in extensions.items()
+        }
+        source_value = request.source  # type: ignore[attr-defined]
+        request = attrs.evolve(  # type: ignore[misc]
+            request, source=attrs.evolve(source_value, extensions=structured)
+        )
+    if params_class is not None:
+        params_value = request.params  # type: ignore[attr-defined]
+        request = attrs.evolve(  # type: ignore[misc]
+            request,
+            params=attrs.evolve(
+                params_value, format_params=structure(own, params_class, path="$.params")
+            ),
+        )
+    return request
 
 
 def unstructure(instance: Any) -> Any:
@@ -157,8 +256,15 @@ def unstructure(instance: Any) -> Any:
     return _converter.unstructure(instance)
 
 
-def parse_request(text: str, model: type[T]) -> T:
-    """Parse the JSON request on stdin into ``model``.
+def parse_request(
+    text: str,
+    model: type[T],
+    *,
+    source_fields: Sequence[type] = (),
+    format_params: Callable[[str], type | None] = lambda _: None,
+) -> T:
+    """Parse the JSON request on stdin into ``model`` (see ``structure_request``
+    for the keys plugins own).
 
     Numbers are kept as their exact text (``42.10`` stays ``"42.10"`` when it
     is a tag)."""
@@ -168,7 +274,9 @@ def parse_request(text: str, model: type[T]) -> T:
         raise ConfigError(
             f"invalid request: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
-    return structure(data, model)
+    except RecursionError:
+        raise ConfigError("invalid request: JSON nested too deeply") from None
+    return structure_request(data, model, source_fields=source_fields, format_params=format_params)
 
 
 def dump_response(instance: Any) -> str:

@@ -1,48 +1,19 @@
-"""Content digests: parsing, hashing, and verifying streams to the last byte."""
+"""Hashing, and verifying streams to the last byte (``Digest`` itself is in ``oci``)."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 
-import attrs
+from .errors import DigestMismatchError
+from .oci import Digest
 
-from .errors import DigestMismatchError, ImageError
-
-_HEX_LENGTH = {"sha256": 64, "sha512": 128}
-_DIGEST = re.compile(r"^(sha256|sha512):([a-f0-9]+)$")
+__all__ = ["Digest", "VerifyingReader", "sha256_of"]
 
 
-@attrs.frozen
-class Digest:
-    """A validated ``algorithm:hex`` digest. The hex part is safe to use as a
-    file name (``blobs/sha256/<hex>``)."""
-
-    algorithm: str
-    hex: str
-
-    @classmethod
-    def parse(cls, text: str) -> Digest:
-        match = _DIGEST.match(text) if isinstance(text, str) else None
-        if not match or len(match.group(2)) != _HEX_LENGTH[match.group(1)]:
-            raise ImageError(f"invalid digest {text!r}: expected sha256:<64 hex digits>")
-        return cls(match.group(1), match.group(2))
-
-    @classmethod
-    def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
-        return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
-
-    def hasher(self) -> hashlib._Hash:
-        return hashlib.new(self.algorithm)
-
-    def __str__(self) -> str:
-        return f"{self.algorithm}:{self.hex}"
-
-
-def sha256_of(data: bytes) -> str:
+def sha256_of(data: bytes) -> Digest:
     """The ``sha256:...`` digest of some bytes."""
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
+    return Digest(f"sha256:{hashlib.sha256(data).hexdigest()}")
 
 
 class VerifyingReader:

@@ -46,3 +46,19 @@ class ImageError(ResourceError):
 
 class Interrupted(ResourceError):
     """The step was stopped (SIGTERM) before it finished; nothing is retried."""
+
+
+class TransportError(RegistryError):
+    """No response could be had from a host, or a body could not be read to
+    its end. ``permanent`` failures (a name that does not resolve, a refused
+    connection, a TLS error) are not worth retrying. ``reason`` is the short
+    cause (``"connection reset"``) for retry logs."""
+
+    def __init__(self, message: str, *, permanent: bool = False, reason: str = "") -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.reason = reason or message
+
+
+class StreamError(TransportError):
+    """A response body broke off, stalled or ran past its bound mid-read."""

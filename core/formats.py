@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from .fetch import FetchedImage
@@ -16,9 +16,27 @@ class ImageFormat(Protocol):
     given a staging directory that is renamed into place only when every
     format step succeeded, so it may fail half-way without leaving anything
     that looks complete.
+
+    ``params_type`` (optional) is an attrs class of the ``params`` keys the
+    format owns besides the core's (``format``, ``skip_download``,
+    ``platform``...); the format is then constructed with the validated
+    instance, otherwise with no argument. Unknown keys are still an error.
     """
 
     name: ClassVar[str]
 
     def write(self, image: FetchedImage, dest: Path) -> None:
         """Write ``image`` into ``dest`` (an empty staging directory)."""
+
+
+def format_params_type(format_class: type[ImageFormat]) -> type | None:
+    """The format's own params class, if it declares one."""
+    declared: type | None = getattr(format_class, "params_type", None)
+    return declared
+
+
+def new_format(format_class: type[ImageFormat], params: Any | None) -> ImageFormat:
+    """An instance of ``format_class``, given its params when it declares them."""
+    if format_params_type(format_class) is None:
+        return format_class()
+    return format_class(params)  # type: ignore[call-arg]

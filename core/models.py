@@ -8,9 +8,16 @@ environment are applied to the plain dict before structuring (see
 
 from __future__ import annotations
 
-from typing import NewType
+from collections.abc import Mapping
+from typing import Any, NewType, TypeVar
 
 import attrs
+
+from .oci import Platform
+
+__all__ = ["Platform"]  # re-exported: source.platform and params.platform
+
+T = TypeVar("T")
 
 # A tag may be given as a JSON number (``tag: 42.1`` means ``"42.1"``); the
 # converter has a hook for this type that accepts numbers and keeps their text.
@@ -19,15 +26,6 @@ Tag = NewType("Tag", str)
 
 def _secret() -> str | None:
     return attrs.field(default=None, repr=False)  # type: ignore[no-any-return]
-
-
-@attrs.frozen
-class Platform:
-    """Which image of a multi-arch index to pick."""
-
-    os: str | None = None
-    architecture: str | None = None
-    variant: str | None = None
 
 
 @attrs.frozen
@@ -76,28 +74,31 @@ class Source:
     pre_release_prefixes: tuple[str, ...] = ()
     label_regex: str | None = None
     annotation_regex: str | None = None
-    aws_access_key_id: str | None = None
-    aws_secret_access_key: str | None = _secret()
-    aws_session_token: str | None = _secret()
-    aws_region: str | None = None
-    aws_role_arn: str | None = None
-    aws_role_arns: tuple[str, ...] = ()
-    aws_account_id: str | None = None
-    aws_ecr_registry_id: str | None = None
-    azure_acr: bool = False
-    azure_client_id: str | None = None
-    azure_tenant_id: str | None = None
-    azure_environment: str | None = None
     content_trust: ContentTrust | None = None
     debug: bool = False
+    extensions: Mapping[type, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    """The values of keys plugins own, by their declaring class (never read
+    from JSON under this name; see ``extension``)."""
+
+    def extension(self, fields_class: type[T]) -> T:
+        """The values of the ``source`` keys declared by ``fields_class`` (a
+        plugin's ``registry_image_source_fields``); its defaults when the
+        class was not registered."""
+        found = self.extensions.get(fields_class)
+        return found if found is not None else fields_class()
 
 
 @attrs.frozen
 class Version:
-    """One version of the resource: a tag and the manifest digest it named."""
+    """One version of the resource: a tag and the manifest digest it named.
 
-    tag: Tag
-    digest: str
+    A version with only a digest (how a task's ``image:`` pins an image) has
+    the tag ``""``, as in the Go resource."""
+
+    tag: Tag = Tag("")
+    digest: str = attrs.field(kw_only=True)
+    """Any text in a ``check`` cursor (as upstream); ``in`` refuses one that
+    is not a digest."""
 
 
 @attrs.frozen
@@ -113,6 +114,9 @@ class GetParams:
     format: str = "rootfs"
     skip_download: bool = False
     platform: Platform | None = None
+    format_params: Any = attrs.field(default=None, eq=False)
+    """The selected format's own params (its ``params_type`` instance); never
+    read from JSON under this name."""
 
 
 @attrs.frozen

@@ -15,16 +15,22 @@ from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pluggy
 
 from . import hookspecs
+from .converter import check_declared_keys
 from .errors import PluginError
+from .formats import format_params_type
 from .markers import PROJECT_NAME
+from .models import GetParams, Source
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .auth import Authenticator, Challenge, Credentials, Scope
     from .formats import ImageFormat
-    from .transport import Transport
+    from .transport import Transport, TransportSettings, TransportWrapper
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 DISABLED_ENV = "REGISTRY_IMAGE_DISABLED_PLUGINS"
@@ -77,6 +83,32 @@ class Plugins:
         for transport in self._flatten(manager.hook.registry_image_register_transports()):
             for scheme in transport.schemes:
                 self._claim(self.transports, scheme, transport, "transport for scheme")
+        #: attrs classes of the ``source`` keys plugins own
+        self.source_fields: tuple[type, ...] = tuple(
+            dict.fromkeys(
+                found for found in manager.hook.registry_image_source_fields() if found is not None
+            )
+        )
+        declared = [format_params_type(each) for each in self.formats.values()]
+        for fields_class in (*self.source_fields, *declared):
+            if fields_class is not None and not attrs.has(fields_class):
+                raise PluginError(
+                    f"{fields_class.__module__}.{fields_class.__qualname__} declares "
+                    "configuration keys but is not an attrs class"
+                )
+        check_declared_keys(self.source_fields, Source, "source")
+        for params_class in declared:
+            if params_class is not None:
+                check_declared_keys([params_class], GetParams, "params")
+
+    def request_keys(self) -> dict[str, Any]:
+        """What ``parse_request`` needs to validate the keys plugins own."""
+        return {"source_fields": self.source_fields, "format_params": self.format_params}
+
+    def format_params(self, name: str) -> type | None:
+        """The params class of the format called ``name``, if it declares one."""
+        found = self.formats.get(name)
+        return format_params_type(found) if found is not None else None
 
     @staticmethod
     def _flatten(results: Iterable[Iterable[Any]]) -> list[Any]:
@@ -116,22 +148,39 @@ class Plugins:
         except KeyError:
             raise PluginError(f"no transport plugin handles {scheme!r} URLs") from None
 
-    def authenticator(
+    def credentials(self, registry: str, source: Source) -> Credentials | None:
+        """The credentials for ``registry``, from the first plugin that has any."""
+        found: Credentials | None = self.manager.hook.registry_image_credentials(
+            registry=registry, source=source
+        )
+        return found
+
+    def answer_challenge(
         self,
-        challenge: Challenge,
+        challenges: Sequence[Challenge],
         registry: str,
+        origin: str,
         scope: Scope,
         credentials: Credentials | None,
         transport: Transport,
     ) -> Authenticator | None:
-        result: Authenticator | None = self.manager.hook.registry_image_authenticator(
-            challenge=challenge,
+        """An authenticator for one of ``challenges``, from the first answerer."""
+        result: Authenticator | None = self.manager.hook.registry_image_answer_challenge(
+            challenges=tuple(challenges),
             registry=registry,
+            origin=origin,
             scope=scope,
             credentials=credentials,
             transport=transport,
         )
         return result
+
+    def transport_wrappers(self, settings: TransportSettings) -> list[TransportWrapper]:
+        """Every plugin's transport wrappers, outermost first."""
+        wrappers: list[TransportWrapper] = self._flatten(
+            self.manager.hook.registry_image_transport_wrappers(settings=settings)
+        )
+        return wrappers
 
 
 def new_manager(

@@ -49,8 +49,9 @@ def _configure_logging(debug: bool, stream: TextIO) -> None:
 
 
 def run_check(stdin_text: str, args: Sequence[str]) -> Any:
-    request = parse_request(stdin_text, CheckRequest)
-    return unstructure(check(request, load_plugins()))
+    plugins = load_plugins()
+    request = parse_request(stdin_text, CheckRequest, **plugins.request_keys())
+    return unstructure(check(request, plugins))
 
 
 def describe_plugins() -> dict[str, Any]:
@@ -64,6 +65,7 @@ def describe_plugins() -> dict[str, Any]:
                 "distribution": plugins.origins.get(name),
             }
             for name, plugin in sorted(plugins.manager.list_name_plugin())
+            if plugin is not None  # blocked through REGISTRY_IMAGE_DISABLED_PLUGINS
         ],
         "formats": sorted(plugins.formats),
         "transports": sorted(plugins.transports),

@@ -13,7 +13,6 @@ of DEST (same filesystem, never memory), removed whatever happens.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -28,19 +27,18 @@ from types import FrameType
 from typing import Any
 
 from registry_image.core.converter import parse_request, unstructure
-from registry_image.core.digest import Digest
-from registry_image.core.errors import ConfigError, ImageError, Interrupted
+from registry_image.core.errors import ConfigError, Interrupted
 from registry_image.core.fetch import (
     DEFAULT_LAYER_WORKERS,
     FetchedImage,
     LayerFetcher,
     PrefetchingFetcher,
     fetch_image,
-    platform_text,
 )
 from registry_image.core.fetch.metadata import image_metadata as regex_metadata
-from registry_image.core.formats import ImageFormat
+from registry_image.core.formats import ImageFormat, new_format
 from registry_image.core.models import InRequest, MetadataField, Source, VersionResponse
+from registry_image.core.oci import is_digest
 from registry_image.core.plugins import Plugins, load_plugins
 from registry_image.core.progress import NoProgress, Progress
 from registry_image.core.reference import Repository
@@ -67,10 +65,8 @@ def get(
 
     ``layer_workers`` blobs are downloaded at once (1: one after another)."""
     source, version, params = request.source, request.version, request.params
-    try:
-        Digest.parse(version.digest)
-    except ImageError as exc:
-        raise ConfigError(f"version.digest: {exc}") from None
+    if not is_digest(version.digest):
+        raise ConfigError(f"version.digest: invalid digest {version.digest!r}")
     # As the Go resource: the format matters (and is checked) only when downloading.
     format_class = None if params.skip_download else plugins.format(params.format)
     dest.mkdir(parents=True, exist_ok=True)
@@ -148,12 +144,12 @@ def _download(
         log.debug(
             "%s: %s, %d layers, as %s, %d downloads at once",
             request.version.digest,
-            platform_text(image.platform) if image.is_index else "a single image",
+            str(image.platform) if image.is_index else "a single image",
             len(image.layers),
             request.params.format,
             layer_workers,
         )
-        format_class().write(image, stage)
+        new_format(format_class, request.params.format_params).write(image, stage)
     log.info("fetched in %.1fs", time.monotonic() - started)
     return image_metadata(image, request.source)
 
@@ -164,8 +160,7 @@ def image_metadata(image: FetchedImage, source: Source) -> list[MetadataField]:
     manifest matching ``source.annotation_regex``, each sorted by key."""
     if not (source.label_regex or source.annotation_regex):
         return []
-    manifest = json.loads(image.image_manifest.content)
-    return regex_metadata(source, image.config_json, manifest)
+    return regex_metadata(source, image.labels, image.image_manifest.image().annotations)
 
 
 @contextmanager
@@ -205,11 +200,12 @@ def run_in(stdin_text: str, args: Sequence[str]) -> Any:
     """The ``in DEST`` command: request on stdin, response for stdout."""
     if len(args) != 1:
         raise ConfigError("usage: in DEST (the destination directory)")
-    request = parse_request(stdin_text, InRequest)
+    plugins = load_plugins()
+    request = parse_request(stdin_text, InRequest, **plugins.request_keys())
     progress = TqdmProgress(sys.stderr, enabled=not request.source.debug)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        response = get(request, Path(args[0]), load_plugins(), progress=progress)
+        response = get(request, Path(args[0]), plugins, progress=progress)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return unstructure(response)

@@ -196,8 +196,9 @@ def run_out(stdin_text: str, args: Sequence[str]) -> object:
     """The ``out SRC`` command of the CLI."""
     if len(args) != 1:
         raise ConfigError("usage: out SRC (the directory holding the task's outputs)")
-    request = parse_request(stdin_text, OutRequest)
+    plugins = load_plugins()
+    request = parse_request(stdin_text, OutRequest, **plugins.request_keys())
     src = Path(args[0])
     if not src.is_dir():
         raise ConfigError(f"source path {os.fspath(src)!r} is not a directory")
-    return unstructure(put(request, src, load_plugins()))
+    return unstructure(put(request, src, plugins))

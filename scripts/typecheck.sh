@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 view=.typecheck/registry_image
 rm -rf .typecheck
 mkdir -p "$view"
-for folder in core plugins resource testing; do
+for folder in api core plugins resource testing; do
   ln -s "../../$folder" "$view/$folder"
 done
 MYPYPATH=.typecheck exec .venv/bin/mypy --namespace-packages --explicit-package-bases -p registry_image "$@"

@@ -37,6 +37,7 @@ def packages_on_disk() -> dict[str, Path]:
 
 def test_the_mapped_folders_are_the_root_folders() -> None:
     assert sorted(path.name for path in mapped_folders().values()) == [
+        "api",
         "core",
         "plugins",
         "resource",

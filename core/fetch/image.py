@@ -13,25 +13,23 @@ run ahead in parallel while layers are still applied strictly in order.
 
 from __future__ import annotations
 
-import json
 import platform as platform_module
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import attrs
 
-from .. import mediatypes
-from ..digest import Digest, VerifyingReader
+from ..digest import VerifyingReader
 from ..errors import ImageError
-from ..models import Platform, Version
+from ..models import Version
+from ..oci import Descriptor, ImageConfig, Manifest, Platform, parse_config
 from ..progress import NoProgress, Progress, ProgressBar
-from ..registry.client import Manifest
+from ..transport.body import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
 from ..unpack.compression import LayerFormatError
 
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_INDEX_DEPTH = 3
 
 # ``platform.machine()`` -> OCI architecture (and variant), as Go names them.
@@ -80,168 +78,21 @@ def wanted_platform(requested: Platform | None) -> Platform:
     )
 
 
-def platform_text(platform: Platform) -> str:
-    """``os/architecture[/variant]``, e.g. ``linux/arm/v7``."""
-    parts = [platform.os or "unknown", platform.architecture or "unknown"]
-    if platform.variant:
-        parts.append(platform.variant)
-    return "/".join(parts)
-
-
-def _normal_variant(architecture: str | None, variant: str | None) -> str | None:
-    """Variants that mean the same: arm64 is v8, arm is v7 unless it says."""
-    if architecture == "arm64" and variant in (None, "", "v8"):
-        return "v8"
-    if architecture == "arm" and not variant:
-        return "v7"
-    return variant or None
-
-
-def platform_matches(candidate: Platform, wanted: Platform) -> bool:
-    """Same os and architecture; same variant when ``wanted`` names one."""
-    if candidate.os != wanted.os or candidate.architecture != wanted.architecture:
-        return False
-    if not wanted.variant:
-        return True
-    return _normal_variant(candidate.architecture, candidate.variant) == _normal_variant(
-        wanted.architecture, wanted.variant
-    )
-
-
-# -- descriptors and manifests ------------------------------------------------
-
-
-@attrs.frozen
-class BlobDescriptor:
-    """A content descriptor from a manifest or index."""
-
-    media_type: str
-    digest: str
-    size: int
-    platform: Platform | None = None
-    annotations: Mapping[str, str] = attrs.field(factory=dict, eq=False, hash=False)
-
-    @property
-    def hex(self) -> str:
-        """The digest's hex part, safe as a file name."""
-        return Digest.parse(self.digest).hex
-
-    @property
-    def short(self) -> str:
-        """``sha256:`` and 12 hex digits, for messages."""
-        return self.digest[:19]
-
-
-def _field_error(where: str, field: str, expected: str) -> ImageError:
-    return ImageError(f"{where}: {field}: expected {expected}")
-
-
-def parse_descriptor(value: Any, where: str, field: str) -> BlobDescriptor:
-    """A descriptor object, validated: its digest is safe as a file name."""
-    if not isinstance(value, dict):
-        raise _field_error(where, field, "an object")
-    media_type = value.get("mediaType", "")
-    digest = value.get("digest")
-    size = value.get("size")
-    if not isinstance(media_type, str):
-        raise _field_error(where, f"{field}.mediaType", "a string")
-    if not isinstance(digest, str):
-        raise _field_error(where, f"{field}.digest", "a string")
-    Digest.parse(digest)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise _field_error(where, f"{field}.size", "a non-negative integer")
-    found = value.get("platform")
-    descriptor_platform = None
-    if isinstance(found, dict):
-        descriptor_platform = Platform(
-            os=_optional_str(found.get("os")),
-            architecture=_optional_str(found.get("architecture")),
-            variant=_optional_str(found.get("variant")),
-        )
-    annotations = value.get("annotations")
-    return BlobDescriptor(
-        media_type=media_type,
-        digest=digest,
-        size=size,
-        platform=descriptor_platform,
-        annotations=annotations if isinstance(annotations, dict) else {},
-    )
-
-
-def _optional_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _manifest_json(manifest: Manifest) -> dict[str, Any]:
-    try:
-        document = json.loads(manifest.content)
-    except ValueError:
-        raise ImageError(f"manifest {manifest.digest} is not valid JSON") from None
-    if not isinstance(document, dict):
-        raise ImageError(f"manifest {manifest.digest} is not a JSON object")
-    return document
-
-
-def index_entries(manifest: Manifest) -> tuple[BlobDescriptor, ...]:
-    """The ``manifests`` of an image index or Docker manifest list."""
-    entries = _manifest_json(manifest).get("manifests")
-    if not isinstance(entries, list):
-        raise _field_error(f"index {manifest.digest}", "manifests", "a list")
-    return tuple(
-        parse_descriptor(entry, f"index {manifest.digest}", f"manifests[{number}]")
-        for number, entry in enumerate(entries)
-    )
-
-
-@attrs.frozen
-class ImageManifest:
-    """The parts of an image manifest that say what to fetch."""
-
-    config: BlobDescriptor
-    layers: tuple[BlobDescriptor, ...]
-    annotations: Mapping[str, str] = attrs.field(factory=dict, eq=False, hash=False)
-
-
-def parse_image_manifest(manifest: Manifest) -> ImageManifest:
-    """An OCI or Docker schema 2 image manifest, validated."""
-    if manifest.media_type not in mediatypes.IMAGE_MANIFESTS:
-        raise ImageError(
-            f"manifest {manifest.digest} has the unsupported media type "
-            f"{manifest.media_type!r} (expected an OCI or Docker schema 2 image)"
-        )
-    document = _manifest_json(manifest)
-    where = f"manifest {manifest.digest}"
-    layers = document.get("layers")
-    if not isinstance(layers, list):
-        raise _field_error(where, "layers", "a list")
-    annotations = document.get("annotations")
-    return ImageManifest(
-        config=parse_descriptor(document.get("config"), where, "config"),
-        layers=tuple(
-            parse_descriptor(layer, where, f"layers[{number}]")
-            for number, layer in enumerate(layers)
-        ),
-        annotations=annotations if isinstance(annotations, dict) else {},
-    )
-
-
 # An index entry without a platform is taken for this one, as go-containerregistry does.
 ENTRY_DEFAULT_PLATFORM = Platform(os="linux", architecture="amd64")
 
 
-def select_platform(index: Manifest, wanted: Platform) -> BlobDescriptor:
+def select_platform(index: Manifest, wanted: Platform) -> Descriptor:
     """The first entry of ``index`` for ``wanted``; an error listing the
     platforms the index has when none fits."""
-    entries = index_entries(index)
+    entries = index.index().manifests
     for entry in entries:
-        if platform_matches(entry.platform or ENTRY_DEFAULT_PLATFORM, wanted):
+        if (entry.platform or ENTRY_DEFAULT_PLATFORM).matches(wanted):
             return entry
-    available = sorted(
-        {platform_text(entry.platform or ENTRY_DEFAULT_PLATFORM) for entry in entries}
-    )
+    available = sorted({str(entry.platform or ENTRY_DEFAULT_PLATFORM) for entry in entries})
     raise ImageError(
         f"the image index {index.digest} has no image for platform "
-        f"{platform_text(wanted)}; it has: {', '.join(available) or 'no platforms'}"
+        f"{wanted}; it has: {', '.join(available) or 'no platforms'}"
     )
 
 
@@ -268,7 +119,7 @@ class LayerRef:
     position: int
     """1-based."""
     count: int
-    descriptor: BlobDescriptor
+    descriptor: Descriptor
 
     @property
     def label(self) -> str:
@@ -283,7 +134,7 @@ class BlobFile:
     the blob's size, e.g. a member of a tar archive; nothing is written past
     it, whatever the source sends)."""
 
-    descriptor: BlobDescriptor
+    descriptor: Descriptor
     path: Path
     label: str | None = None
     """Names the blob in progress and errors (e.g. ``LayerRef.label``)."""
@@ -389,9 +240,9 @@ class FetchedImage:
     """The version's digest: that of ``manifest``."""
     manifest: Manifest
     image_manifest: Manifest
-    config: BlobDescriptor
+    config: Descriptor
     config_bytes: bytes = attrs.field(repr=False)
-    layers: tuple[BlobDescriptor, ...]
+    layers: tuple[Descriptor, ...]
     platform: Platform
     source: ImageSource = attrs.field(eq=False, repr=False)
     progress: Progress = attrs.field(factory=NoProgress, eq=False, repr=False)
@@ -403,26 +254,17 @@ class FetchedImage:
         return self.manifest.is_index
 
     @property
-    def config_json(self) -> dict[str, Any]:
-        """The image config, parsed."""
-        return _config_json(self.config_bytes, self.config.digest)
-
-    @property
-    def runtime_config(self) -> dict[str, Any]:
-        """The config's ``config`` object (Env, User, Entrypoint, Cmd, Labels...)."""
-        runtime = self.config_json.get("config")
-        return runtime if isinstance(runtime, dict) else {}
+    def config_document(self) -> ImageConfig:
+        """The image config, typed (``config_bytes`` are its exact bytes)."""
+        return parse_config(self.config_bytes, self.config.digest)
 
     @property
     def labels(self) -> dict[str, str]:
         """The image's labels; empty when it has none."""
-        labels = self.runtime_config.get("Labels")
-        if not isinstance(labels, dict):
-            return {}
-        return {str(key): str(value) for key, value in labels.items()}
+        return self.config_document.labels
 
     @contextmanager
-    def open_blob(self, descriptor: BlobDescriptor, label: str | None = None) -> Iterator[Readable]:
+    def open_blob(self, descriptor: Descriptor, label: str | None = None) -> Iterator[Readable]:
         """A stream of a blob's bytes, verified when the block exits normally
         (the rest is read first: every byte is hashed), and also when it
         fails on data that does not decompress. With ``label`` the transfer
@@ -443,14 +285,14 @@ class FetchedImage:
                     bar.update_to(reader.bytes_read)
                     bar.close()
 
-    def read_blob(self, descriptor: BlobDescriptor, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    def read_blob(self, descriptor: Descriptor, limit: int = MAX_CONFIG_BYTES) -> bytes:
         """A small blob, whole and verified."""
         if descriptor.size > limit:
             raise ImageError(f"blob {descriptor.digest} is larger than {limit} bytes")
         with self.open_blob(descriptor) as stream:
             return stream.read(descriptor.size + 1)
 
-    def get_manifest(self, descriptor: BlobDescriptor) -> Manifest:
+    def get_manifest(self, descriptor: Descriptor) -> Manifest:
         """A manifest the index names, verified against its digest."""
         manifest = self.source.get_manifest(descriptor.digest)
         if manifest.digest != descriptor.digest:  # sources verify; be sure
@@ -466,16 +308,6 @@ class FetchedImage:
         """Write each blob, whole and verified, to its file (perhaps several
         at once): for formats that copy blobs rather than apply them."""
         self.fetcher.save_blobs(self, blobs)
-
-
-def _config_json(content: bytes, digest: str) -> dict[str, Any]:
-    try:
-        document = json.loads(content)
-    except ValueError:
-        raise ImageError(f"image config {digest} is not valid JSON") from None
-    if not isinstance(document, dict):
-        raise ImageError(f"image config {digest} is not a JSON object")
-    return document
 
 
 def fetch_image(
@@ -503,7 +335,7 @@ def fetch_image(
         chosen = source.get_manifest(entry.digest)
         if chosen.digest != entry.digest:
             raise ImageError(f"manifest {entry.digest} came back as {chosen.digest}")
-    parsed = parse_image_manifest(chosen)
+    parsed = chosen.image()
     image = FetchedImage(
         repository=repository,
         tag=str(version.tag),
@@ -519,5 +351,5 @@ def fetch_image(
         fetcher=fetcher or SequentialFetcher(),
     )
     config_bytes = image.read_blob(parsed.config)
-    _config_json(config_bytes, parsed.config.digest)
+    parse_config(config_bytes, parsed.config.digest)
     return attrs.evolve(image, config_bytes=config_bytes)

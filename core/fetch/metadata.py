@@ -38,19 +38,16 @@ def matching_fields(
 
 
 def image_metadata(
-    source: Source, config: Mapping[str, Any] | None, manifest: Mapping[str, Any] | None
+    source: Source, labels: Mapping[str, str] | None, annotations: Mapping[str, str] | None
 ) -> list[MetadataField]:
-    """The metadata fields ``source`` asks for from an image's ``config``
-    JSON (labels under ``config.Labels``) and its image ``manifest`` JSON
-    (``annotations``). Nothing when neither regex is set."""
+    """The metadata fields ``source`` asks for from an image config's
+    ``labels`` and its image manifest's ``annotations``. Nothing when
+    neither regex is set."""
     fields: list[MetadataField] = []
     if source.label_regex:
         regex = compile_regex(source.label_regex, "source.label_regex")
-        runtime = (config or {}).get("config") or {}
-        fields += matching_fields(
-            runtime.get("Labels") if isinstance(runtime, dict) else None, regex
-        )
+        fields += matching_fields(labels, regex)
     if source.annotation_regex:
         regex = compile_regex(source.annotation_regex, "source.annotation_regex")
-        fields += matching_fields((manifest or {}).get("annotations"), regex)
+        fields += matching_fields(annotations, regex)
     return fields

@@ -41,18 +41,16 @@ from typing import Any
 
 import attrs
 
-from .. import mediatypes
-from ..digest import Digest, sha256_of
+from ..digest import sha256_of
 from ..errors import ImageError
-from ..registry.client import Manifest
+from ..oci import Descriptor, Manifest, MediaType, structure
+from ..transport.body import MAX_CONFIG_BYTES
 from .filetree import Member, TarTree
-from .image import Blob, LocalImage, is_foreign
+from .image import Blob, LocalImage
 from .ocilayout import repository_of_reference
 
-OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 GZIP_LEVEL = 1
 CHUNK = 1024 * 1024
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
 PREPARE_WORKERS = 4
 
 
@@ -83,9 +81,9 @@ def _go_descriptor(source: dict[str, Any]) -> dict[str, Any]:
 def _manifest_bytes(config: bytes, layers: list[dict[str, Any]]) -> bytes:
     manifest = {
         "schemaVersion": 2,
-        "mediaType": mediatypes.DOCKER_MANIFEST,
+        "mediaType": MediaType.DOCKER_MANIFEST,
         "config": {
-            "mediaType": mediatypes.DOCKER_CONFIG,
+            "mediaType": MediaType.DOCKER_CONFIG,
             "size": len(config),
             "digest": sha256_of(config),
         },
@@ -103,15 +101,10 @@ class _Preparer:
 
     def layer(self, path: str, diff_id: str, foreign: dict[str, Any] | None) -> _Layer:
         if foreign is not None:
-            digest, size = foreign.get("digest"), foreign.get("size")
-            media_type = foreign.get("mediaType")
-            if not (
-                isinstance(digest, str) and isinstance(size, int) and isinstance(media_type, str)
-            ):
-                raise ImageError(
-                    f"{self.tree.description}: LayerSources entry for {diff_id} is invalid"
-                )
-            blob = Blob(str(Digest.parse(digest)), size, media_type)
+            descriptor: Descriptor = structure(
+                foreign, Descriptor, f"{self.tree.description}: LayerSources entry for {diff_id}"
+            )
+            blob = Blob(descriptor.digest, descriptor.size, descriptor.media_type)
             return _Layer(_go_descriptor(foreign), blob)
         member = self.tree.find(path)
         if member is None:
@@ -119,9 +112,9 @@ class _Preparer:
         with member.open() as stream:
             magic = stream.read(4)
         if magic.startswith(b"\x1f\x8b"):
-            return self._as_is(member, mediatypes.DOCKER_LAYER_GZIP)
+            return self._as_is(member, MediaType.DOCKER_LAYER_GZIP)
         if magic == b"\x28\xb5\x2f\xfd":
-            return self._as_is(member, OCI_LAYER_ZSTD)
+            return self._as_is(member, MediaType.OCI_LAYER_ZSTD)
         return self._gzipped(member, diff_id)
 
     def _as_is(self, member: Member, media_type: str) -> _Layer:
@@ -155,7 +148,7 @@ class _Preparer:
             )
         spooled = Member(member.name, size, Path(name))
         blob = Blob(
-            f"sha256:{compressed.hexdigest()}", size, mediatypes.DOCKER_LAYER_GZIP, spooled.open
+            f"sha256:{compressed.hexdigest()}", size, MediaType.DOCKER_LAYER_GZIP, spooled.open
         )
         return _Layer(_descriptor_of(blob), blob)
 
@@ -213,7 +206,7 @@ def read_docker_save(tree: TarTree) -> LocalImage:
 
     def foreign(diff_id: str) -> dict[str, Any] | None:
         source = sources.get(diff_id)
-        if isinstance(source, dict) and is_foreign(str(source.get("mediaType"))):
+        if isinstance(source, dict) and MediaType(str(source.get("mediaType"))).is_foreign:
             return source
         return None
 
@@ -235,11 +228,11 @@ def read_docker_save(tree: TarTree) -> LocalImage:
         raise
 
     manifest_bytes = _manifest_bytes(config, [layer.descriptor for layer in layers])
-    config_blob = Blob(sha256_of(config), len(config), mediatypes.DOCKER_CONFIG, config_member.open)
+    config_blob = Blob(sha256_of(config), len(config), MediaType.DOCKER_CONFIG, config_member.open)
     blobs = {config_blob.digest: config_blob}
     for layer in layers:
         blobs.setdefault(layer.blob.digest, layer.blob)
-    root = Manifest(mediatypes.DOCKER_MANIFEST, sha256_of(manifest_bytes), manifest_bytes)
+    root = Manifest(MediaType.DOCKER_MANIFEST, sha256_of(manifest_bytes), manifest_bytes)
     origins = []
     for repo_tag in image.get("RepoTags") or []:
         name = repository_of_reference(repo_tag) if isinstance(repo_tag, str) else None

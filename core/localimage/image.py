@@ -14,19 +14,10 @@ from typing import BinaryIO
 
 import attrs
 
-from ..registry.client import Manifest
+from ..oci import Manifest, MediaType
 
 #: Opens a blob's bytes, positioned ``offset`` bytes in; the caller closes it.
 Opener = Callable[[int], BinaryIO]
-
-_FOREIGN_LAYERS = frozenset(
-    {
-        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-    }
-)
 
 
 @attrs.frozen
@@ -41,17 +32,12 @@ class Blob:
 
     @property
     def foreign(self) -> bool:
-        return self.media_type in _FOREIGN_LAYERS
+        return MediaType(self.media_type).is_foreign
 
     def open(self, offset: int = 0) -> BinaryIO:
         if self.opener is None:
             raise ValueError(f"blob {self.digest} has no local content")
         return self.opener(offset)
-
-
-def is_foreign(media_type: str) -> bool:
-    """Whether layers of this media type are non-distributable (never pushed)."""
-    return media_type in _FOREIGN_LAYERS
 
 
 @attrs.frozen

@@ -19,39 +19,17 @@ be present with the size its descriptor gives (foreign layers excepted).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .. import mediatypes
-from ..digest import Digest, sha256_of
 from ..errors import ConfigError, ImageError
+from ..oci import Descriptor, Digest, Manifest, MediaType, media_type_of, parse_json, structure
 from ..reference import parse_repository
-from ..registry.client import MAX_MANIFEST_BYTES, Manifest
+from ..transport.body import MAX_MANIFEST_BYTES
 from .filetree import FileTree
-from .image import Blob, LocalImage, is_foreign
+from .image import Blob, LocalImage
 
 SINGLE_IMAGE_DIGEST = "single-image-digest"
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
-
-
-def _json_object(content: bytes, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(content)
-    except ValueError as exc:
-        raise ImageError(f"{what} is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise ImageError(f"{what} is not a JSON object")
-    return value
-
-
-def _media_type_of(document: dict[str, Any], declared: object) -> str:
-    """A manifest's own ``mediaType``, else its descriptor's, else a guess."""
-    own = document.get("mediaType")
-    if isinstance(own, str) and own:
-        return own
-    if isinstance(declared, str) and declared:
-        return declared
-    return mediatypes.OCI_INDEX if "manifests" in document else mediatypes.OCI_MANIFEST
 
 
 class _LayoutReader:
@@ -64,16 +42,11 @@ class _LayoutReader:
 
     # -- reading ------------------------------------------------------------
 
-    def _descriptor(self, value: object, what: str) -> tuple[str, int, str]:
-        if not isinstance(value, dict):
-            raise ImageError(f"{self.where}: {what} is not a descriptor object")
-        digest, size, media_type = value.get("digest"), value.get("size"), value.get("mediaType")
-        if not isinstance(digest, str):
-            raise ImageError(f"{self.where}: {what} has no digest")
-        Digest.parse(digest)
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise ImageError(f"{self.where}: {what} ({digest}) has no valid size")
-        return digest, size, media_type if isinstance(media_type, str) else ""
+    def _descriptor(self, value: object, what: str) -> tuple[Digest, int, str]:
+        descriptor: Descriptor = structure(
+            _with_media_type(value), Descriptor, f"{self.where}: {what}"
+        )
+        return descriptor.digest, descriptor.size, descriptor.media_type
 
     def manifest(self, descriptor: object, what: str) -> tuple[Manifest, dict[str, Any]]:
         """A manifest blob named by a descriptor, verified."""
@@ -93,15 +66,15 @@ class _LayoutReader:
     def _manifest_from(
         self, digest: str, content: bytes, declared: str, what: str
     ) -> tuple[Manifest, dict[str, Any]]:
-        expected = Digest.parse(digest)
-        if str(Digest.of(content, expected.algorithm)) != digest:
+        expected = Digest(digest)
+        if Digest.of(content, expected.algorithm) != digest:
             raise ImageError(f"{self.where}: {what} {digest} does not hash to its digest")
-        document = _json_object(content, f"{self.where}: manifest {digest}")
-        return Manifest(_media_type_of(document, declared), digest, content), document
+        document = parse_json(content, f"{self.where}: manifest {digest}")
+        return Manifest(media_type_of(document, declared), expected, content), document
 
     def _read_blob(self, digest: str, limit: int, what: str) -> bytes:
-        algorithm, _, hex_ = digest.partition(":")
-        member = self.tree.find(f"blobs/{algorithm}/{hex_}")
+        parsed = Digest(digest)
+        member = self.tree.find(f"blobs/{parsed.algorithm}/{parsed.hex}")
         if member is None:
             raise ImageError(f"{self.where}: {what} {digest} is missing from blobs/")
         return member.read(limit)
@@ -113,8 +86,8 @@ class _LayoutReader:
         if manifest.digest in self.manifests:
             return
         self._note_origin(document)
-        if manifest.media_type in mediatypes.INDEXES or (
-            manifest.media_type not in mediatypes.IMAGE_MANIFESTS and "manifests" in document
+        if manifest.media_type.is_index or (
+            not manifest.media_type.is_manifest and "manifests" in document
         ):
             entries = document.get("manifests")
             if not isinstance(entries, list):
@@ -144,10 +117,9 @@ class _LayoutReader:
             if digest not in self.blobs:
                 self.blobs[digest] = self._blob(digest, size, media_type, what, manifest.digest)
 
-    def _blob(self, digest: str, size: int, media_type: str, what: str, owner: str) -> Blob:
-        algorithm, _, hex_ = digest.partition(":")
-        member = self.tree.find(f"blobs/{algorithm}/{hex_}")
-        if is_foreign(media_type):
+    def _blob(self, digest: Digest, size: int, media_type: str, what: str, owner: str) -> Blob:
+        member = self.tree.find(f"blobs/{digest.algorithm}/{digest.hex}")
+        if MediaType(media_type).is_foreign:
             return Blob(digest, size, media_type)
         if member is None:
             raise ImageError(
@@ -197,7 +169,7 @@ def _find_descriptor_type(reader: _LayoutReader, document: dict[str, Any], diges
         if entry.get("digest") == digest:
             media_type = entry.get("mediaType")
             return media_type if isinstance(media_type, str) else ""
-        if entry.get("mediaType") in mediatypes.INDEXES:
+        if MediaType(str(entry.get("mediaType"))).is_index:
             try:
                 _, child = reader.manifest(entry, "index")
             except ImageError:
@@ -216,8 +188,8 @@ def read_layout(tree: FileTree) -> LocalImage:
     if index_member is None:
         raise ImageError(f"{where} is not an OCI image layout: it has no index.json")
     content = index_member.read(MAX_MANIFEST_BYTES)
-    document = _json_object(content, f"{where}/index.json")
-    index = Manifest(_media_type_of(document, mediatypes.OCI_INDEX), sha256_of(content), content)
+    document = parse_json(content, f"{where}/index.json")
+    index = Manifest(media_type_of(document, MediaType.OCI_INDEX), Digest.of(content), content)
     entries = _entries(document, f"{where}/index.json")
     while len(entries) == 1 and _is_index_entry(entries[0]):
         index, document = reader.manifest(entries[0], "nested index")
@@ -249,4 +221,12 @@ def read_layout(tree: FileTree) -> LocalImage:
 
 
 def _is_index_entry(entry: object) -> bool:
-    return isinstance(entry, dict) and entry.get("mediaType") in mediatypes.INDEXES
+    return isinstance(entry, dict) and MediaType(str(entry.get("mediaType"))).is_index
+
+
+def _with_media_type(value: object) -> object:
+    """A descriptor whose ``mediaType`` may be missing (layouts in the wild
+    leave it out): the empty type, so the rest is still validated."""
+    if isinstance(value, dict) and "mediaType" not in value:
+        return {**value, "mediaType": ""}
+    return value

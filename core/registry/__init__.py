@@ -8,10 +8,11 @@
 - ``resolve``: many tags resolved at once over a bounded pool.
 - ``push``: a ``LocalImage`` uploaded blob by blob, then its manifests.
 
-``Registry``, ``Manifest`` and ``Descriptor`` are exported here: format
-plugins import ``Manifest`` from ``registry_image.core.registry``.
+``Registry`` and ``ManifestHead`` are exported here (and ``Manifest``, from
+``oci``, for older imports).
 """
 
-from .client import Descriptor, Manifest, Registry
+from ..oci import Manifest
+from .client import ManifestHead, Registry
 
-__all__ = ["Descriptor", "Manifest", "Registry"]
+__all__ = ["Manifest", "ManifestHead", "Registry"]

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from ..auth import Credentials, Scope
+import os
+import threading
+
+from ..auth import Scope
 from ..errors import ConfigError
 from ..models import Source
 from ..plugins import Plugins
 from ..reference import Repository, parse_repository
-from ..transport import TransportSettings
+from ..transport import RetryPolicy, TransportSettings
 from .client import Registry
 from .mirror import api_repository
 
+DEFAULT_RETRY = RetryPolicy()
+"""The retry policy of every command (see ``RetryPolicy`` for its bounds)."""
+STALL_TIMEOUT_ENV = "REGISTRY_IMAGE_STALL_TIMEOUT"
+DEFAULT_STALL_TIMEOUT = 60.0
 
-def credentials_of(username: str | None, password: str | None) -> Credentials | None:
-    """Credentials are used only when both parts are set, as upstream."""
-    if username and password:
-        return Credentials(username, password)
-    return None
+
+def stall_timeout() -> float:
+    """Seconds without progress after which a read is abandoned:
+    ``$REGISTRY_IMAGE_STALL_TIMEOUT``, else 60."""
+    value = os.environ.get(STALL_TIMEOUT_ENV)
+    if value is None:
+        return DEFAULT_STALL_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise ConfigError(f"{STALL_TIMEOUT_ENV}: expected seconds between 0 and 3600")
+    return seconds
 
 
 def open_registry(
@@ -26,28 +42,28 @@ def open_registry(
     actions: tuple[str, ...] = ("pull",),
     extra_scopes: tuple[Scope, ...] = (),
     repository: Repository | None = None,
+    retry: RetryPolicy | None = None,
+    stop: threading.Event | None = None,
 ) -> Registry:
-    """The registry client for ``source.repository``; ``extra_scopes`` are
-    further token scopes (e.g. pull on a repository to mount blobs from).
+    """The registry client for ``source.repository``, with the credentials
+    the credentials plugins find for its host. ``extra_scopes`` are further
+    token scopes (e.g. pull on a repository to mount blobs from);
     ``repository`` replaces ``source.repository`` (a mirror's, say)."""
-    if source.aws_region:
-        raise ConfigError(
-            "source.aws_region: ECR authentication is not supported yet; "
-            "use username AWS and an ECR token as password"
-        )
-    if source.azure_acr:
-        raise ConfigError(
-            "source.azure_acr: ACR managed-identity authentication is not supported yet; "
-            "use a service principal or token as username and password"
-        )
     if repository is None:
         repository = api_repository(parse_repository(source.repository))
-    settings = TransportSettings(insecure=source.insecure, ca_certs=source.ca_certs)
+    settings = TransportSettings(
+        insecure=source.insecure,
+        ca_certs=source.ca_certs,
+        retry=retry or DEFAULT_RETRY,
+        stall_timeout=stall_timeout(),
+        debug=source.debug,
+    )
     return Registry(
         repository,
         plugins,
-        credentials=credentials_of(source.username, source.password),
+        credentials=plugins.credentials(repository.host, source),
         settings=settings,
         actions=actions,
         extra_scopes=extra_scopes,
+        stop=stop,
     )

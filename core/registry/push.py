@@ -36,12 +36,12 @@ from typing import Literal
 from urllib.parse import quote, urljoin
 
 import attrs
-import requests
 
-from ..digest import Digest
 from ..errors import AuthError, ImageError, RegistryError
 from ..localimage.image import Blob, LocalImage
-from .client import Manifest, Registry
+from ..oci import Digest, Manifest
+from ..transport import Response
+from .client import Registry, registry_error_detail
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +84,8 @@ class _Cancelled(Exception):
     """Another blob failed; stop early."""
 
 
-def _error_detail(response: requests.Response) -> tuple[str, str]:
-    """The first ``errors[]`` code and message of a registry error body."""
-    try:
-        first = response.json()["errors"][0]
-        return str(first.get("code", "")), str(first.get("message", ""))
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        return "", ""
-
-
-def _describe(response: requests.Response) -> str:
-    code, message = _error_detail(response)
-    detail = f": {code} {message}".rstrip() if code or message else ""
-    return f"HTTP {response.status_code}{detail}"
+def _describe(response: Response) -> str:
+    return f"HTTP {response.status}{registry_error_detail(response)}"
 
 
 def _parse_range(value: str | None) -> int | None:
@@ -247,9 +236,9 @@ class Pusher:
                 # The HEAD before this worked: reading is allowed, writing is not.
                 raise AuthError(f"{exc}; these credentials may pull but not push") from None
         with response:
-            if response.status_code == 201 and mount_from:
+            if response.status == 201 and mount_from:
                 return None
-            if response.status_code != 202 or not response.headers.get("Location"):
+            if response.status != 202 or not response.headers.get("Location"):
                 raise RegistryError(
                     f"{self._host}: starting an upload to {self._repo} answered "
                     f"{_describe(response)}"
@@ -292,11 +281,11 @@ class Pusher:
             body=data,
         )
         with response:
-            if response.status_code in (201, 204):
+            if response.status in (201, 204):
                 return len(data)
-            if response.status_code == 404:
+            if response.status == 404:
                 raise _Restart(_describe(response))
-            if response.status_code in _MONOLITHIC_REFUSED:
+            if response.status in _MONOLITHIC_REFUSED:
                 log.info(
                     "%s refuses monolithic uploads (%s); uploading in chunks",
                     self._host,
@@ -365,9 +354,9 @@ class Pusher:
             log.warning("PATCH to %s failed: %s", self._host, exc)
             return None
         with response:
-            if response.status_code == 404:
+            if response.status == 404:
                 raise _Restart(_describe(response))
-            if response.status_code != 202:
+            if response.status != 202:
                 log.warning("PATCH to %s answered %s", self._host, _describe(response))
                 return None
             location = response.headers.get("Location")
@@ -384,7 +373,7 @@ class Pusher:
             raise _Restart(f"upload status unavailable: {exc}") from None
         with response:
             held = _parse_range(response.headers.get("Range"))
-            if response.status_code not in (200, 204) or held is None:
+            if response.status not in (200, 204) or held is None:
                 raise _Restart(f"upload status answered {_describe(response)}")
             location = response.headers.get("Location")
             if location:
@@ -394,9 +383,9 @@ class Pusher:
     def _commit(self, session: _Session, blob: Blob) -> None:
         response = self.registry.request("PUT", _with_digest(session.location, blob.digest))
         with response:
-            if response.status_code in (201, 204):
+            if response.status in (201, 204):
                 return
-            if response.status_code == 404 or response.status_code >= 500:
+            if response.status == 404 or response.status >= 500:
                 raise _Restart(f"final PUT answered {_describe(response)}")
             raise RegistryError(
                 f"{self._host}: completing the upload of blob {blob.digest} answered "
@@ -413,7 +402,7 @@ class Pusher:
             body=manifest.content,
         )
         with response:
-            if response.status_code not in (200, 201, 202, 204):
+            if response.status not in (200, 201, 202, 204):
                 raise RegistryError(
                     f"{self._host}: PUT manifest {self._repo}:{reference} answered "
                     f"{_describe(response)}"

@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from ..transport import DEFAULT_CONNECTIONS
-from .client import Descriptor, Registry
+from .client import ManifestHead, Registry
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,7 +49,7 @@ def bounded_map(function: Callable[[T], R], items: Sequence[T], workers: int) ->
 
 def resolve_tags(
     registry: Registry, tags: Sequence[str], workers: int = DEFAULT_WORKERS
-) -> dict[str, Descriptor | None]:
+) -> dict[str, ManifestHead | None]:
     """What each tag names now (one HEAD each, GET when HEAD says too
     little); None for a tag that no longer exists. Keys keep ``tags``' order."""
     if not tags:

@@ -1,9 +1,8 @@
-"""The fallback authenticator: send no credentials at all."""
+"""The fallback answer to any challenge: send no credentials at all."""
 
 from __future__ import annotations
 
-from registry_image.core import hookimpl
-from registry_image.core.auth import Authenticator
+from registry_image.api import Authenticator, hookimpl
 
 
 class Anonymous:
@@ -12,5 +11,5 @@ class Anonymous:
 
 
 @hookimpl(trylast=True)
-def registry_image_authenticator() -> Authenticator:
+def registry_image_answer_challenge() -> Authenticator:
     return Anonymous()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
-from registry_image.core import hookimpl
-from registry_image.core.auth import Authenticator, Challenge, Credentials
+from registry_image.api import Authenticator, Challenge, Credentials, find_challenge, hookimpl
 
 
 class Basic:
@@ -21,9 +21,9 @@ class Basic:
 
 
 @hookimpl
-def registry_image_authenticator(
-    challenge: Challenge, credentials: Credentials | None
+def registry_image_answer_challenge(
+    challenges: Sequence[Challenge], credentials: Credentials | None
 ) -> Authenticator | None:
-    if challenge.scheme != "basic" or credentials is None:
+    if credentials is None or find_challenge(challenges, "basic") is None:
         return None
     return Basic(credentials)

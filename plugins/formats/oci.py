@@ -23,9 +23,7 @@ import tarfile
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
-from registry_image.core import hookimpl
-from registry_image.core.fetch import BlobDescriptor, BlobFile, FetchedImage, LayerRef
-from registry_image.core.formats import ImageFormat
+from registry_image.api import BlobFile, Descriptor, FetchedImage, ImageFormat, LayerRef, hookimpl
 from registry_image.core.reference import parse_repository
 
 from .files import write_labels
@@ -33,16 +31,16 @@ from .files import write_labels
 ARCHIVE_NAME = "image.tar"
 
 
-def layer_file_name(layer: BlobDescriptor) -> str:
+def layer_file_name(layer: Descriptor) -> str:
     """``<hex>.tar.zst`` / ``.tar`` / ``.tar.gz`` by the layer's media type."""
-    media_type = layer.media_type
+    media_type: str = layer.media_type
     if media_type.endswith("zstd"):
         suffix = ".tar.zst"
     elif media_type.endswith(".tar"):
         suffix = ".tar"
     else:
         suffix = ".tar.gz"
-    return layer.hex + suffix
+    return layer.digest.hex + suffix
 
 
 def repo_tag(image: FetchedImage) -> str:
@@ -107,7 +105,8 @@ class OciFormat:
         manifest = [
             {
                 "Config": config_name,
-                "RepoTags": [repo_tag(image)],
+                # A version pinned by digest alone has no tag to name.
+                "RepoTags": [repo_tag(image)] if image.tag else [],
                 "Layers": layer_names,
             }
         ]

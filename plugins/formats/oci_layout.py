@@ -23,17 +23,16 @@ import json
 from pathlib import Path
 from typing import ClassVar
 
-from registry_image.core import hookimpl, mediatypes
-from registry_image.core.errors import ImageError
-from registry_image.core.fetch import (
-    BlobDescriptor,
+from registry_image.api import (
     BlobFile,
+    Descriptor,
     FetchedImage,
-    index_entries,
-    parse_image_manifest,
+    ImageError,
+    ImageFormat,
+    Manifest,
+    MediaType,
+    hookimpl,
 )
-from registry_image.core.formats import ImageFormat
-from registry_image.core.registry import Manifest
 
 LAYOUT_DIR = "oci"
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -66,7 +65,7 @@ class _Layout:
         if path is not None:
             path.write_bytes(content)
 
-    def add_blob(self, descriptor: BlobDescriptor, label: str | None) -> None:
+    def add_blob(self, descriptor: Descriptor, label: str | None) -> None:
         path = self._path(descriptor.digest)
         if path is not None:
             self._pending.append(BlobFile(descriptor, path, label))
@@ -82,10 +81,10 @@ class _Layout:
             raise ImageError(f"image index {self.image.digest} nests indexes too deeply")
         self.add_bytes(manifest.digest, manifest.content)
         if manifest.is_index:
-            for entry in index_entries(manifest):
+            for entry in manifest.index().manifests:
                 self.add_manifest(self.image.get_manifest(entry), depth + 1)
             return
-        parsed = parse_image_manifest(manifest)
+        parsed = manifest.image()
         if parsed.config.digest == self.image.config.digest:
             self.add_bytes(parsed.config.digest, self.image.config_bytes)  # verified already
         else:
@@ -109,13 +108,14 @@ class OciLayoutFormat:
         top = image.manifest
         index = {
             "schemaVersion": 2,
-            "mediaType": mediatypes.OCI_INDEX,
+            "mediaType": MediaType.OCI_INDEX,
             "manifests": [
                 {
                     "mediaType": top.media_type,
                     "digest": top.digest,
                     "size": len(top.content),
-                    "annotations": {REF_NAME: image.tag},
+                    # A version pinned by digest alone has no tag to name.
+                    "annotations": {REF_NAME: image.tag} if image.tag else {},
                 }
             ],
         }

@@ -16,13 +16,12 @@ from typing import ClassVar
 from registry_image.core import hookimpl
 from registry_image.core.fetch import FetchedImage
 from registry_image.core.formats import ImageFormat
+from registry_image.core.oci import RuntimeConfig
 from registry_image.core.unpack import Unpacker, apply_layer
 
 from .files import go_json, write_labels
 
 log = logging.getLogger(__name__)
-
-METADATA_LISTS = {"cmd": "Cmd", "entrypoint": "Entrypoint", "env": "Env"}
 
 
 class RootfsFormat:
@@ -59,10 +58,17 @@ class RootfsFormat:
 
 def metadata_of(image: FetchedImage) -> dict[str, object]:
     """The ``metadata.json`` document of ``image``."""
-    runtime = image.runtime_config
-    metadata: dict[str, object] = {field: runtime.get(key) for field, key in METADATA_LISTS.items()}
-    metadata["user"] = runtime.get("User") or ""
-    return metadata
+    runtime = image.config_document.config or RuntimeConfig()
+    return {
+        "cmd": _list_or_none(runtime.cmd),
+        "entrypoint": _list_or_none(runtime.entrypoint),
+        "env": _list_or_none(runtime.env),
+        "user": runtime.user or "",
+    }
+
+
+def _list_or_none(values: tuple[str, ...] | None) -> list[str] | None:
+    return None if values is None else list(values)
 
 
 @hookimpl

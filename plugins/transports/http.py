@@ -1,7 +1,10 @@
-"""The http(s) transport: a requests session with retries and TLS trust.
+"""The http(s) transport: a requests session adapted to the core contract.
 
-- Retries 408/429/5xx and connection failures with bounded exponential
-  backoff, honouring ``Retry-After``; every retry is logged on stderr.
+- Connection failures become the core ``TransportError`` (``permanent`` for
+  names that do not resolve, refused connections and TLS errors); retries
+  are the core's ``RetryingTransport``'s job, not this plugin's.
+- Bodies are asked for without compression and read in chunks as they
+  arrive; a read that gets no byte for ``stall_timeout`` seconds fails.
 - ``ca_certs`` are added to the trust store, not substituted for it. The
   trust store is the system's (as for the Go resource), else certifi's.
 - Redirects are followed by requests, which drops ``Authorization`` whenever
@@ -12,27 +15,28 @@
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import logging
 import os
 import socket
 import ssl
 import tempfile
-import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from types import TracebackType
 from typing import ClassVar
 from urllib.parse import urlsplit
 
 import certifi
 import requests
-from registry_image.core import hookimpl
-from registry_image.core.errors import ConfigError, RegistryError
-from registry_image.core.transport import Body, Transport, TransportSettings
-
-log = logging.getLogger(__name__)
-
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-TIMEOUT = (15.0, 120.0)  # connect, read (seconds)
+import urllib3
+from registry_image.api import (
+    Body,
+    ConfigError,
+    Response,
+    StreamError,
+    Transport,
+    TransportError,
+    TransportSettings,
+    hookimpl,
+)
 
 
 def describe_connection_error(exc: BaseException) -> str:
@@ -62,7 +66,10 @@ def describe_connection_error(exc: BaseException) -> str:
     for current in seen:
         if isinstance(current, ssl.SSLError):
             return f"TLS error ({current.reason or current})"
-        if isinstance(current, requests.Timeout | TimeoutError | socket.timeout):
+        if isinstance(
+            current,
+            requests.Timeout | TimeoutError | socket.timeout | urllib3.exceptions.TimeoutError,
+        ):
             return "timed out"
     return type(exc).__name__
 
@@ -73,24 +80,49 @@ def system_ca_bundle() -> str:
     return cafile if cafile and os.path.isfile(cafile) else certifi.where()
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    with contextlib.suppress(TypeError, ValueError):
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    return None
-
-
 def _check_pem(pem: str, field: str) -> None:
     """``ConfigError`` unless ``pem`` holds at least one PEM certificate."""
     try:
         ssl.create_default_context(cadata=pem)
     except (ssl.SSLError, ValueError):
         raise ConfigError(f"{field}: no PEM certificate in it") from None
+
+
+class RequestsResponse:
+    """A requests response as the core ``Response``: the body is read with
+    ``read1``, so each chunk comes back as soon as any bytes arrived, and
+    a broken or stalled body is a ``StreamError``."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+        self.url = response.url
+
+    def iter_bytes(self, chunk_size: int) -> Iterator[bytes]:
+        raw = self._response.raw
+        try:
+            while chunk := raw.read1(chunk_size, decode_content=True):
+                yield chunk
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+            where = urlsplit(self.url).netloc
+            raise StreamError(
+                f"{where}: connection lost while reading ({describe_connection_error(exc)})"
+            ) from None
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> RequestsResponse:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class HTTPTransport:
@@ -134,62 +166,41 @@ class HTTPTransport:
         *,
         headers: Mapping[str, str] | None = None,
         body: Body = None,
-        stream: bool = False,
         allow_redirects: bool = True,
-    ) -> requests.Response:
-        replayable = body is None or isinstance(body, bytes)
-        policy = self.settings.retry
-        started = time.monotonic()
-        where = urlsplit(url)
-        proxies = requests.utils.get_environ_proxies(url)
-        attempt = 0
-        while True:
-            attempt += 1
-            delay: float | None = None
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=dict(headers or {}),
-                    data=body,
-                    stream=stream,
-                    allow_redirects=allow_redirects,
-                    timeout=TIMEOUT,
-                    proxies=proxies,
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                reason = describe_connection_error(exc)
-                permanent = reason.startswith(("unknown host", "TLS", "connection refused"))
-                if permanent or not replayable or not self._may_retry(attempt, started, 0):
-                    raise RegistryError(f"cannot reach {where.netloc}: {reason}") from None
-                what = reason
-            else:
-                if response.status_code not in RETRY_STATUSES or not replayable:
-                    return response
-                delay = _retry_after(response)
-                if not self._may_retry(attempt, started, delay or 0):
-                    return response
-                what = f"HTTP {response.status_code}"
-                response.close()
-            backoff = min(policy.max_delay, policy.initial_delay * 2 ** (attempt - 1))
-            wait = min(policy.max_delay, delay) if delay is not None else backoff
-            log.warning(
-                "%s %s%s: %s, retrying in %.1fs (attempt %d of %d)",
+    ) -> Response:
+        sent = {"Accept-Encoding": "identity", **(headers or {})}
+        try:
+            response = self.session.request(
                 method,
-                where.netloc,
-                where.path,
-                what,
-                wait,
-                attempt + 1,
-                policy.attempts,
+                url,
+                headers=sent,
+                data=body,
+                stream=True,
+                allow_redirects=allow_redirects,
+                timeout=(self.settings.connect_timeout, self.settings.stall_timeout),
+                proxies=requests.utils.get_environ_proxies(url),
             )
-            time.sleep(wait)
-
-    def _may_retry(self, attempt: int, started: float, delay: float) -> bool:
-        policy = self.settings.retry
-        if attempt >= policy.attempts:
-            return False
-        return time.monotonic() - started + min(delay, policy.max_delay) < policy.total
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            reason = describe_connection_error(exc)
+            permanent = reason.startswith(("unknown host", "TLS", "connection refused"))
+            raise TransportError(
+                f"cannot reach {urlsplit(url).netloc}: {reason}", permanent=permanent, reason=reason
+            ) from None
+        except requests.TooManyRedirects:
+            raise TransportError(
+                f"{urlsplit(url).netloc}: too many redirects", permanent=True
+            ) from None
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            ValueError,
+        ) as exc:
+            raise TransportError(
+                f"invalid URL for {urlsplit(url).netloc or 'the registry'}: {type(exc).__name__}",
+                permanent=True,
+            ) from None
+        return RequestsResponse(response)
 
     def close(self) -> None:
         self.session.close()

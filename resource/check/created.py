@@ -8,13 +8,12 @@ Go resource's check does) is the one that counts.
 from __future__ import annotations
 
 import datetime
-import json
 import re
 
 import attrs
 from registry_image.core.errors import ImageError, NotFoundError
-from registry_image.core.fetch import parse_image_manifest, select_platform, wanted_platform
-from registry_image.core.models import Platform
+from registry_image.core.fetch import select_platform, wanted_platform
+from registry_image.core.oci import Platform, parse_config
 from registry_image.core.registry import Registry
 
 EARLIEST = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)
@@ -70,10 +69,10 @@ def stamp(registry: Registry, tag: str, wanted: Platform) -> Stamped | None:
         except ImageError as exc:
             raise ImageError(f"{registry.host}: {registry.repository.path}:{tag}: {exc}") from None
         image = registry.get_manifest(entry.digest)
-    config_descriptor = parse_image_manifest(image).config
+    config_descriptor = image.image().config
     config = registry.get_blob(config_descriptor.digest, config_descriptor.size)
     try:
-        created = json.loads(config).get("created")
-    except (ValueError, AttributeError):
+        created = parse_config(config, config_descriptor.digest).created
+    except ImageError:  # unreadable counts as Go's zero time, as upstream
         created = None
     return Stamped(manifest.digest, parse_created(created))

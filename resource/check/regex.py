@@ -41,9 +41,9 @@ class RegexMode:
         matched = [tag for tag in registry.list_tags() if self.pattern.search(tag)]
         if not self.created_at_sort:
             found = resolve_tags(registry, matched, workers)
-            return [Version(Tag(t), d.digest) for t, d in found.items() if d is not None]
+            return [Version(tag=Tag(t), digest=d.digest) for t, d in found.items() if d is not None]
         registry.base_url()  # ping and authenticate before the threads start
         stamps = bounded_map(lambda tag: stamp(registry, tag, self.platform), matched, workers)
         kept = [(tag, s) for tag, s in zip(matched, stamps, strict=True) if s is not None]
         kept.sort(key=lambda pair: pair[1].created)
-        return [Version(Tag(tag), s.digest) for tag, s in kept]
+        return [Version(tag=Tag(tag), digest=s.digest) for tag, s in kept]

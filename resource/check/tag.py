@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 from registry_image.core.models import Tag, Version
+from registry_image.core.oci import is_digest
 from registry_image.core.registry import Registry
 
 
@@ -32,6 +33,7 @@ def check_tag(registry: Registry, tag: str, cursor: Version | None) -> list[Vers
     latest = Version(tag=Tag(tag), digest=current.digest)
     if cursor is None or cursor.digest == current.digest:
         return [latest]
-    if registry.head_manifest(cursor.digest) is not None:
+    # A cursor that is no digest (hand-written) names nothing to ask about.
+    if is_digest(cursor.digest) and registry.head_manifest(cursor.digest) is not None:
         return [Version(tag=latest.tag, digest=cursor.digest), latest]
     return [latest]

@@ -3,9 +3,19 @@
 - :mod:`.formats`: what every ``in`` format promises
   (:func:`format_conformance_tests` for pytest, :func:`run_format_conformance`
   outside it), plus promises a format may add (:func:`unpacks_rootfs`);
+- :mod:`.auth`: what credentials plugins and challenge answerers promise
+  (:func:`credentials_conformance_tests`, :func:`challenge_answerer_conformance_tests`);
+- :mod:`.transports`: what transport wrappers promise
+  (:func:`transport_wrapper_conformance_tests`);
 - :mod:`.source`: :class:`MemorySource`, the in-memory image source they use.
 """
 
+from .auth import (
+    ANSWERER_CHECKS,
+    CREDENTIALS_CHECKS,
+    challenge_answerer_conformance_tests,
+    credentials_conformance_tests,
+)
 from .formats import (
     FORMAT_CHECKS,
     Check,
@@ -15,13 +25,29 @@ from .formats import (
     unpacks_rootfs,
 )
 from .source import MemorySource
+from .transports import (
+    TRANSPORT_WRAPPER_CHECKS,
+    ScriptedResponse,
+    ScriptedTransport,
+    run_transport_wrapper_conformance,
+    transport_wrapper_conformance_tests,
+)
 
 __all__ = [
+    "ANSWERER_CHECKS",
+    "CREDENTIALS_CHECKS",
     "FORMAT_CHECKS",
+    "TRANSPORT_WRAPPER_CHECKS",
     "Check",
     "MemorySource",
+    "ScriptedResponse",
+    "ScriptedTransport",
     "Subject",
+    "challenge_answerer_conformance_tests",
+    "credentials_conformance_tests",
     "format_conformance_tests",
     "run_format_conformance",
+    "run_transport_wrapper_conformance",
+    "transport_wrapper_conformance_tests",
     "unpacks_rootfs",
 ]

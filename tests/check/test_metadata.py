@@ -12,20 +12,14 @@ from registry_image.core.fetch.metadata import compile_regex, image_metadata, ma
 from registry_image.core.models import MetadataField, Source
 
 CONFIG = {
-    "config": {
-        "Labels": {
-            "org.opencontainers.image.version": "1.2.3",
-            "org.opencontainers.image.source": "https://example.test/repo",
-            "maintainer": "someone",
-            "com.example.build": "42",
-        }
-    }
+    "org.opencontainers.image.version": "1.2.3",
+    "org.opencontainers.image.source": "https://example.test/repo",
+    "maintainer": "someone",
+    "com.example.build": "42",
 }
 MANIFEST = {
-    "annotations": {
-        "org.opencontainers.image.created": "2024-01-01T00:00:00Z",
-        "com.example.signed": "yes",
-    }
+    "org.opencontainers.image.created": "2024-01-01T00:00:00Z",
+    "com.example.signed": "yes",
 }
 
 
@@ -54,7 +48,6 @@ def test_nothing_without_regexes_or_values() -> None:
     assert image_metadata(Source(repository="x"), CONFIG, MANIFEST) == []
     both = Source(repository="x", label_regex=".", annotation_regex=".")
     assert image_metadata(both, {}, {}) == []
-    assert image_metadata(both, {"config": {"Labels": None}}, {"annotations": None}) == []
     assert image_metadata(both, None, None) == []
 
 

@@ -4,7 +4,6 @@ bounded backoff and a cap on the total time, every retry logged."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 
@@ -13,7 +12,7 @@ from registry_image.core.errors import RegistryError
 from registry_image.core.models import CheckRequest, Source
 from registry_image.core.plugins import load_plugins
 from registry_image.core.registry import connect
-from registry_image.core.transport import RetryPolicy, TransportSettings
+from registry_image.core.transport import RetryPolicy
 from registry_image.resource.check import check
 
 from tests.check.images import Writer
@@ -41,8 +40,9 @@ def test_semver_check_rides_out_rate_limits_errors_and_resets(
     assert result.json() == [{"tag": t, "digest": pushed[t].digest} for t in pushed]
     where = f"{proxy.host}{base}"
     for line in (
-        f"GET {where}/tags/list: HTTP 429, retrying in 1.0s (attempt 2 of 6)",
-        f"HEAD {where}/manifests/1.0.0: HTTP 429, retrying in 1.0s (attempt 2 of 6)",
+        # 429s draw on the longer rate-limit budget.
+        f"GET {where}/tags/list: HTTP 429, retrying in 1.0s (attempt 2 of 130)",
+        f"HEAD {where}/manifests/1.0.0: HTTP 429, retrying in 1.0s (attempt 2 of 130)",
         f"HEAD {where}/manifests/1.1.0: HTTP 503, retrying in 1.0s (attempt 2 of 6)",
         f"HEAD {where}/manifests/1.2.0: connection reset, retrying in 1.0s (attempt 2 of 6)",
     ):
@@ -56,9 +56,7 @@ QUICK = RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.05, total=120.0)
 @pytest.fixture
 def retry_policy(monkeypatch: pytest.MonkeyPatch) -> RetryPolicy:
     """Make ``check`` (in this process) retry quickly."""
-    monkeypatch.setattr(
-        connect, "TransportSettings", functools.partial(TransportSettings, retry=QUICK)
-    )
+    monkeypatch.setattr(connect, "DEFAULT_RETRY", QUICK)
     return QUICK
 
 
@@ -88,10 +86,10 @@ def test_retries_are_bounded(
 def test_retry_after_beyond_the_time_cap_is_not_waited_for(
     proxy: RegistryProxy, writer: Writer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    policy = RetryPolicy(attempts=6, initial_delay=0.01, max_delay=60.0, total=10.0)
-    monkeypatch.setattr(
-        connect, "TransportSettings", functools.partial(TransportSettings, retry=policy)
+    policy = RetryPolicy(
+        attempts=6, initial_delay=0.01, max_delay=60.0, total=10.0, rate_limit_total=10.0
     )
+    monkeypatch.setattr(connect, "DEFAULT_RETRY", policy)
     tags = f"/v2/{writer.repo}/tags/list"
     proxy.rules.append(
         lambda method, path: (

@@ -90,13 +90,13 @@ def reference(
         if cursor is not None and tag == cursor.tag and digest == cursor.digest:
             floor = version
     ranked = sorted(chosen.items(), key=lambda item: (item[1][1], item[1][2]))
-    result = [Version(Tag(tag), digest) for digest, (tag, _, _) in ranked]
+    result = [Version(tag=Tag(tag), digest=digest) for digest, (tag, _, _) in ranked]
     if (
         bare_digest is not None
         and policy.constraint is None
         and bare_digest not in every_version_digest
     ):
-        result.append(Version(Tag(policy.bare_tag), bare_digest))
+        result.append(Version(tag=Tag(policy.bare_tag), digest=bare_digest))
     return result
 
 
@@ -120,7 +120,7 @@ def cursors(draw: st.DrawFn, digests: Mapping[str, str | None]) -> Version | Non
         return None
     tag = draw(st.sampled_from(sorted(digests)))
     digest = draw(st.sampled_from([digests[tag] or DIGESTS[0], "sha256:" + "f" * 64]))
-    return Version(Tag(tag), digest)
+    return Version(tag=Tag(tag), digest=digest)
 
 
 @given(repositories, policies, st.data())
@@ -165,7 +165,7 @@ def test_versions_at_or_below_the_cursor_are_not_resolved(
 
 
 def version(tag: str, digest: str) -> Version:
-    return Version(Tag(tag), digest)
+    return Version(tag=Tag(tag), digest=digest)
 
 
 A, B, C, D = DIGESTS[:4]

@@ -20,6 +20,8 @@ from registry_image.core.models import (
     VersionResponse,
 )
 
+DIGEST = "sha256:" + "d" * 64
+
 
 def test_minimal_check_request() -> None:
     request = parse_request('{"source": {"repository": "alpine"}}', CheckRequest)
@@ -57,7 +59,8 @@ def test_tag_given_as_number_keeps_its_text(number: str, tag: str) -> None:
     request = parse_request(f'{{"source": {{"repository": "a", "tag": {number}}}}}', CheckRequest)
     assert request.source.tag == tag
     version = parse_request(
-        f'{{"source": {{"repository": "a"}}, "version": {{"tag": {number}, "digest": "d"}}}}',
+        '{"source": {"repository": "a"}, '
+        f'"version": {{"tag": {number}, "digest": "{DIGEST}"}}}}',
         CheckRequest,
     ).version
     assert version is not None and version.tag == tag

@@ -5,17 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from registry_image.core import mediatypes
 from registry_image.core.errors import ImageError
-from registry_image.core.fetch import (
-    parse_image_manifest,
-    platform_matches,
-    select_platform,
-    this_platform,
-    wanted_platform,
-)
-from registry_image.core.models import Platform
-from registry_image.core.registry import Manifest
+from registry_image.core.fetch import select_platform, this_platform, wanted_platform
+from registry_image.core.oci import Manifest, MediaType, Platform
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -24,7 +16,7 @@ def _index(*platforms: dict[str, str] | None) -> Manifest:
     manifests = []
     for number, platform in enumerate(platforms):
         entry: dict[str, object] = {
-            "mediaType": mediatypes.OCI_MANIFEST,
+            "mediaType": MediaType.OCI_MANIFEST,
             "digest": f"sha256:{number:064x}",
             "size": 10,
         }
@@ -32,7 +24,7 @@ def _index(*platforms: dict[str, str] | None) -> Manifest:
             entry["platform"] = platform
         manifests.append(entry)
     content = json.dumps({"schemaVersion": 2, "manifests": manifests}).encode()
-    return Manifest(mediatypes.OCI_INDEX, DIGEST, content)
+    return Manifest(MediaType.OCI_INDEX, DIGEST, content)
 
 
 def test_this_platform_names_the_machine_as_indexes_do(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +55,7 @@ def test_first_matching_entry_wins_and_variant_counts_only_when_asked() -> None:
     assert select_platform(index, Platform("linux", "arm", None)).digest.endswith("0")
     assert select_platform(index, Platform("linux", "arm", "v7")).digest.endswith("1")
     assert select_platform(index, Platform("linux", "arm64", "v8")).digest.endswith("2")
-    assert platform_matches(Platform("linux", "arm", None), Platform("linux", "arm", "v7"))
+    assert Platform("linux", "arm", None).matches(Platform("linux", "arm", "v7"))
 
 
 def test_entry_without_platform_counts_as_linux_amd64() -> None:
@@ -87,12 +79,16 @@ def test_no_match_lists_the_platforms_the_index_has() -> None:
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"config": {"digest": DIGEST, "size": 1}}, "layers: expected a list"),
+        ({"config": {"digest": DIGEST, "size": 1}}, "layers: required field missing"),
+        ({"config": {"digest": DIGEST, "size": 1}, "layers": {}}, "layers: expected a list"),
         (
             {"config": {"digest": DIGEST, "size": -1}, "layers": []},
             r"config.size: expected a non-negative",
         ),
-        ({"config": {"digest": "sha256:../../etc", "size": 1}, "layers": []}, "invalid digest"),
+        (
+            {"config": {"digest": "sha256:../../etc", "size": 1}, "layers": []},
+            "config.digest: expected sha256:<64 hex digits>",
+        ),
         (
             {"config": {"digest": DIGEST, "size": 1}, "layers": [{"digest": DIGEST, "size": True}]},
             r"layers\[0\].size",
@@ -100,12 +96,12 @@ def test_no_match_lists_the_platforms_the_index_has() -> None:
     ],
 )
 def test_malformed_manifests_are_refused(document: dict[str, object], message: str) -> None:
-    manifest = Manifest(mediatypes.OCI_MANIFEST, DIGEST, json.dumps(document).encode())
+    manifest = Manifest(MediaType.OCI_MANIFEST, DIGEST, json.dumps(document).encode())
     with pytest.raises(ImageError, match=message):
-        parse_image_manifest(manifest)
+        manifest.image()
 
 
 def test_schema1_is_refused_by_media_type() -> None:
     manifest = Manifest("application/vnd.docker.distribution.manifest.v1+prettyjws", DIGEST, b"{}")
     with pytest.raises(ImageError, match="unsupported media type"):
-        parse_image_manifest(manifest)
+        manifest.image()

@@ -150,8 +150,13 @@ def test_blob_that_does_not_match_its_digest(
         what = f"error: blob {image.layer_digests[1]}: "
         if damage == "flip":
             assert run.error_line.startswith(what + "content hashes to sha256:"), run.error_line
-        else:
+        elif damage == "truncate":
             assert run.error_line == what + f"expected {size} bytes, got {len(blob)}"
+        else:  # refused the moment a byte past the descriptor's size arrives
+            assert run.error_line == (
+                f"error: {own_registry.host}: blob {image.layer_digests[1]} "
+                f"is longer than its {size} bytes"
+            )
         _assert_nothing_written(dest)
 
 

@@ -12,7 +12,7 @@ import requests
 from registry_image.core.auth import Credentials
 from registry_image.core.localimage.image import LocalImage
 from registry_image.core.localimage.loader import open_image
-from registry_image.core.mediatypes import MANIFEST_ACCEPT
+from registry_image.core.oci import MANIFEST_ACCEPT
 from registry_image.core.plugins import load_plugins
 from registry_image.core.reference import Repository
 from registry_image.core.registry import Registry

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from registry_image.core import mediatypes
 from registry_image.core.errors import ImageError
 from registry_image.core.localimage.image import LocalImage
 from registry_image.core.localimage.loader import open_image
+from registry_image.core.oci import MediaType
 from registry_image.testing.oci_builder import (
     BuiltImage,
     Entry,
@@ -55,7 +55,7 @@ def write_blob(layout: Path, data: bytes) -> str:
 
 
 def set_index_json(layout: Path, manifests: list[dict[str, object]]) -> None:
-    index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": manifests}
+    index = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": manifests}
     (layout / "index.json").write_text(json.dumps(index))
 
 
@@ -67,7 +67,7 @@ def test_single_image_layout_pushes_the_image(tmp_path: Path) -> None:
     with open_image(tmp_path / "layout") as image:
         assert image.root.digest == built.manifest_digest
         assert image.root.content == built.manifest_bytes
-        assert image.root.media_type == mediatypes.OCI_MANIFEST
+        assert image.root.media_type == MediaType.OCI_MANIFEST
         assert image.manifests == (image.root,)
         assert {b.digest for b in image.blobs} == {built.config_digest, *built.layer_digests}
         for digest in built.layer_digests:
@@ -81,7 +81,7 @@ def test_multi_arch_layout_pushes_the_index_and_its_children_first(tmp_path: Pat
     )
     with open_image(tmp_path / "layout") as image:
         assert image.root.digest == built.index_digest
-        assert image.root.media_type == mediatypes.OCI_INDEX
+        assert image.root.media_type == MediaType.OCI_INDEX
         assert [m.digest for m in image.manifests] == [
             *(child.manifest_digest for child in built.manifests),
             built.index_digest,
@@ -98,8 +98,8 @@ def test_docker_manifest_list_keeps_its_media_types(tmp_path: Path) -> None:
         media_types="docker",
     )
     with open_image(tmp_path / "layout") as image:
-        assert image.root.media_type == mediatypes.DOCKER_MANIFEST_LIST
-        assert {m.media_type for m in image.manifests[:-1]} == {mediatypes.DOCKER_MANIFEST}
+        assert image.root.media_type == MediaType.DOCKER_MANIFEST_LIST
+        assert {m.media_type for m in image.manifests[:-1]} == {MediaType.DOCKER_MANIFEST}
         assert image.root.digest == built.index_digest
 
 
@@ -111,7 +111,7 @@ def test_index_json_with_several_images_is_pushed_byte_for_byte(tmp_path: Path) 
     with open_image(layout) as image:
         assert image.root.content == index_json
         assert image.root.digest == sha256_digest(index_json)
-        assert image.root.media_type == mediatypes.OCI_INDEX
+        assert image.root.media_type == MediaType.OCI_INDEX
         assert [m.digest for m in image.manifests] == [
             amd.manifest_digest,
             arm.manifest_digest,
@@ -125,10 +125,10 @@ def test_nested_one_entry_indexes_are_unwrapped(tmp_path: Path) -> None:
     wrapper = json.dumps(
         {
             "schemaVersion": 2,
-            "mediaType": mediatypes.OCI_INDEX,
+            "mediaType": MediaType.OCI_INDEX,
             "manifests": [
                 {
-                    "mediaType": mediatypes.OCI_INDEX,
+                    "mediaType": MediaType.OCI_INDEX,
                     "digest": built.index_digest,
                     "size": len(built.index_bytes),
                 }
@@ -138,7 +138,7 @@ def test_nested_one_entry_indexes_are_unwrapped(tmp_path: Path) -> None:
     wrapper_digest = write_blob(layout, wrapper)
     set_index_json(
         layout,
-        [{"mediaType": mediatypes.OCI_INDEX, "digest": wrapper_digest, "size": len(wrapper)}],
+        [{"mediaType": MediaType.OCI_INDEX, "digest": wrapper_digest, "size": len(wrapper)}],
     )
     with open_image(layout) as image:
         assert image.root.digest == built.index_digest
@@ -152,7 +152,7 @@ def test_single_image_digest_picks_the_image(tmp_path: Path) -> None:
     (layout / "single-image-digest").write_text(second.manifest_digest)
     with open_image(layout) as image:
         assert image.root.digest == second.manifest_digest
-        assert image.root.media_type == mediatypes.OCI_MANIFEST
+        assert image.root.media_type == MediaType.OCI_MANIFEST
         assert image.manifests == (image.root,)
         assert {b.digest for b in image.blobs} == {second.config_digest, *second.layer_digests}
 
@@ -273,13 +273,13 @@ def test_docker_save_with_uncompressed_layers_gzips_them(tmp_path: Path) -> None
     built = build_image(tmp_path / "layout", LAYERS)
     docker_save_tar(tmp_path / "image.tar", built, "example.com/app:1")
     with open_image(tmp_path / "image.tar") as image:
-        assert image.root.media_type == mediatypes.DOCKER_MANIFEST
+        assert image.root.media_type == MediaType.DOCKER_MANIFEST
         manifest = json.loads(image.root.content)
         config = next(b for b in image.blobs if b.digest == manifest["config"]["digest"])
-        assert config.media_type == mediatypes.DOCKER_CONFIG
+        assert config.media_type == MediaType.DOCKER_CONFIG
         assert blob_content(image, config.digest) == built.config_bytes
         layers = manifest["layers"]
-        assert [layer["mediaType"] for layer in layers] == [mediatypes.DOCKER_LAYER_GZIP] * 2
+        assert [layer["mediaType"] for layer in layers] == [MediaType.DOCKER_LAYER_GZIP] * 2
         for layer, entries in zip(layers, LAYERS, strict=True):
             content = blob_content(image, layer["digest"])
             assert content[:2] == b"\x1f\x8b"
@@ -331,7 +331,7 @@ def test_docker_save_with_compressed_layers_matches_go_containerregistry(tmp_pat
         built.config_bytes,
         [
             (
-                mediatypes.DOCKER_LAYER_GZIP,
+                MediaType.DOCKER_LAYER_GZIP,
                 len(read_blob(built.layout_dir, d)),
                 d,
             )
@@ -378,9 +378,9 @@ def test_docker_25_save_is_read_through_manifest_json(tmp_path: Path) -> None:
     (layout / "manifest.json").write_text(json.dumps(manifest))
     tar_directory(layout, tmp_path / "image.tar")
     with open_image(tmp_path / "image.tar") as image:
-        assert image.root.media_type == mediatypes.DOCKER_MANIFEST
+        assert image.root.media_type == MediaType.DOCKER_MANIFEST
         types = {layer["mediaType"] for layer in json.loads(image.root.content)["layers"]}
-        assert types == {mediatypes.DOCKER_LAYER_GZIP}
+        assert types == {MediaType.DOCKER_LAYER_GZIP}
 
 
 def test_docker_save_foreign_layer_is_described_not_uploaded(tmp_path: Path) -> None:
