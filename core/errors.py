@@ -46,3 +46,11 @@ class ImageError(ResourceError):
 
 class Interrupted(ResourceError):
     """The step was stopped (SIGTERM) before it finished; nothing is retried."""
+
+
+class LimitError(ImageError):
+    """An image exceeds a documented cap of a get (``params.limits``)."""
+
+
+class DiskFullError(ResourceError):
+    """Writing the destination failed: no space left, or over quota."""
