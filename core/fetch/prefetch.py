@@ -49,6 +49,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from ..diskfull import disk_full_error, is_disk_full
 from ..errors import ImageError, ResourceError
 from ..unpack.compression import LayerFormatError
 from .image import (
@@ -87,6 +88,8 @@ def _named(exc: BaseException, label: str, digest: str) -> BaseException:
     if isinstance(exc, ResourceError):
         return exc if digest in str(exc) else type(exc)(f"{label}: {exc}")
     if isinstance(exc, OSError):
+        if is_disk_full(exc):
+            return disk_full_error(exc, label)
         return ImageError(f"{label}: {exc.strerror or exc}")
     return exc
 
