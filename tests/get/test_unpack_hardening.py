@@ -6,9 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-import shutil
 import struct
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -25,8 +23,10 @@ from registry_image.core.unpack.limits import (
 from registry_image.testing.oci_builder import Entry, layer_tar
 
 from tests.get.helpers import PRIVILEGED, unpack
+from tests.get.sparse import sparse_tar
 
 GIB = 1024**3
+FORMATS = {"gnu": "gnu", "pax": "posix"}
 # security.capability, version 2, CAP_NET_BIND_SERVICE permitted and effective.
 CAP_NET_BIND = struct.pack("<IIIII", 0x02000001, 1 << 10, 0, 0, 0)
 
@@ -126,28 +126,9 @@ def test_an_xattr_the_process_may_not_set_is_dropped_not_an_error(tmp_path: Path
 
 @pytest.fixture(scope="module")
 def sparse_tars(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """GNU tar's sparse archives (old GNU and PAX 1.0) of an 8 GiB file
-    holding ``hello`` at 4096 and ``tail`` at its very end."""
-    if shutil.which("tar") is None:
-        pytest.fail("GNU tar is needed to build sparse archives")
+    """GNU tar's sparse archives (old GNU and PAX 1.0) of an 8 GiB file."""
     work = tmp_path_factory.mktemp("sparse")
-    big = work / "big"
-    with big.open("wb") as out:
-        out.truncate(8 * GIB)
-        out.seek(4096)
-        out.write(b"hello")
-        out.seek(8 * GIB - 4)
-        out.write(b"tail")
-    tars = {}
-    for name, tar_format in (("gnu", "gnu"), ("pax", "posix")):
-        archive = work / f"{name}.tar"
-        subprocess.run(
-            ["tar", "--sparse", f"--format={tar_format}", "-cf", str(archive), "-C", work, "big"],
-            check=True,
-        )
-        tars[name] = archive.read_bytes()
-    big.unlink()
-    return tars
+    return {kind: sparse_tar(work, 8 * GIB, tar_format) for kind, tar_format in FORMATS.items()}
 
 
 @pytest.mark.parametrize("kind", ["gnu", "pax"])
