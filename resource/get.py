@@ -264,6 +264,8 @@ def _write_file(path: Path, text: str) -> None:
 
 
 def _terminated(signum: int, frame: FrameType | None) -> None:
+    # Once: a second SIGTERM must not cut short the clean-up of the first.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Interrupted("terminated by signal; nothing was written")
 
 

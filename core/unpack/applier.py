@@ -49,7 +49,7 @@ from typing import BinaryIO, Self, cast
 import attrs
 
 from ..diskfull import disk_full_error, is_disk_full
-from ..errors import ImageError, ResourceError, UnsafeLayerError
+from ..errors import ImageError, Interrupted, ResourceError, UnsafeLayerError
 from .compression import LayerFormatError, Readable
 from .limits import UnpackBudget, UnpackLimits, active_limits
 from .paths import DIR_FLAGS, EntryError, Located, Root, UnsafeEntryError, clean_name
@@ -405,6 +405,8 @@ class Unpacker:
 
 def _in_context(exc: Exception, where: str) -> Exception:
     """The error to report for ``exc`` raised at ``where`` (layer and entry)."""
+    if isinstance(exc, Interrupted):
+        return exc  # a signal, not about this entry
     if is_disk_full(exc):
         return disk_full_error(cast(OSError, exc), where)
     if isinstance(exc, UnsafeEntryError):
