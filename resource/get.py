@@ -279,5 +279,6 @@ def run_in(stdin_text: str, args: Sequence[str]) -> Any:
     try:
         response = get(request, Path(args[0]), load_plugins(), progress=progress)
     finally:
+        progress.close()
         signal.signal(signal.SIGTERM, previous)
     return unstructure(response)
