@@ -24,7 +24,19 @@ def sparse_tar(workdir: Path, size: int, tar_format: str = "gnu", name: str = "b
         out.write(b"tail")
     archive = workdir / f"{name}-{tar_format}.tar"
     subprocess.run(
-        ["tar", "--sparse", f"--format={tar_format}", "-cf", archive, "-C", workdir, name],
+        [
+            "tar",
+            "--sparse",
+            f"--format={tar_format}",
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            "-cf",
+            archive,
+            "-C",
+            workdir,
+            name,
+        ],
         check=True,
     )
     big.unlink()
