@@ -32,6 +32,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import attrs
 from registry_image.core.converter import parse_request, unstructure
 from registry_image.core.digest import Digest
 from registry_image.core.diskfull import disk_full_error, is_disk_full
@@ -124,20 +125,16 @@ def get(
 
 
 def unpack_limits(limits: GetLimits | None) -> UnpackLimits:
-    """The caps of this get: the defaults, raised (or lowered) by ``params.limits``."""
-    caps = UnpackLimits()
-    if limits is None:
-        return caps
-    for field in ("unpacked_bytes", "entries"):
-        value = getattr(limits, field)
-        if value is not None and value < 1:
-            raise ConfigError(f"params.limits.{field}: expected a whole number of at least 1")
-    return UnpackLimits(
-        unpacked_bytes=caps.unpacked_bytes
-        if limits.unpacked_bytes is None
-        else limits.unpacked_bytes,
-        entries=caps.entries if limits.entries is None else limits.entries,
-    )
+    """The caps of this get: the defaults, changed by ``params.limits``."""
+    changes: dict[str, int] = {}
+    for field in attrs.fields(GetLimits) if limits is not None else ():
+        value = getattr(limits, field.name)
+        if value is None:
+            continue
+        if value < 1:
+            raise ConfigError(f"params.limits.{field.name}: expected a whole number of at least 1")
+        changes[field.name] = value
+    return attrs.evolve(UnpackLimits(), **changes)
 
 
 def remove_leftovers(dest: Path) -> None:
