@@ -6,6 +6,9 @@ the disk or the inode table fills. They count what the tar headers
 *claim* (the apparent size of every regular file, sparse or not, and every
 entry, whiteouts included), summed over all the layers of one get, and
 are checked before an entry is written, so exceeding one costs nothing.
+Memory does not grow with the bytes, but with the entries of the layer
+being applied (the applier keeps their paths, about 125 bytes each), so
+the entry cap also bounds it.
 
 The defaults are far above real images (the largest public images, CUDA
 and ML stacks, unpack to 20-30 GiB and a few hundred thousand files) so
