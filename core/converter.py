@@ -56,6 +56,12 @@ def _structure_bool(value: Any, _: type) -> bool:
     return value
 
 
+def _structure_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _WrongType(f"expected a whole number, got {_json_type(value)}")
+    return value
+
+
 def _structure_tag(value: Any, _: type) -> str:
     # The Go resource keeps the raw JSON text of a non-string tag, so YAML's
     # `tag: 1.10` or `tag: true` mean the tags "1.10" and "true".
@@ -126,6 +132,7 @@ def _make_converter() -> cattrs.Converter:
     _case_insensitive_keys(converter)
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(Tag, _structure_tag)
     converter.register_structure_hook_func(
         lambda type_: type_ == tuple[str, ...], _structure_str_tuple

@@ -62,3 +62,11 @@ class TransportError(RegistryError):
 
 class StreamError(TransportError):
     """A response body broke off, stalled or ran past its bound mid-read."""
+
+
+class LimitError(ImageError):
+    """An image exceeds a documented cap of a get (``params.limits``)."""
+
+
+class DiskFullError(ResourceError):
+    """Writing the destination failed: no space left, or over quota."""

@@ -108,12 +108,22 @@ class CheckRequest:
 
 
 @attrs.frozen
+class GetLimits:
+    """``params.limits`` of a ``get`` step: raise the unpack caps (not in the
+    Go resource, which has none; the defaults fit every real image)."""
+
+    unpacked_bytes: int | None = None
+    entries: int | None = None
+
+
+@attrs.frozen
 class GetParams:
     """``params:`` of a ``get`` step."""
 
     format: str = "rootfs"
     skip_download: bool = False
     platform: Platform | None = None
+    limits: GetLimits | None = None
     format_params: Any = attrs.field(default=None, eq=False)
     """The selected format's own params (its ``params_type`` instance); never
     read from JSON under this name."""

@@ -17,12 +17,14 @@ from .errors import ConfigError
 DOCKER_HUB = "index.docker.io"
 _DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 
-_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+# Matched whole (``fullmatch``): ``$`` would also match before a trailing newline.
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _HOST = re.compile(
-    r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]{1,5})?$"
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::(?P<port>[0-9]{1,5}))?"
 )
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+MAX_PORT = 65535
 
 
 @attrs.frozen
@@ -73,8 +75,7 @@ def parse_repository(text: str) -> Repository:
     first, sep, rest = text.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
         host, path = first, rest
-        if not _HOST.match(host):
-            raise ConfigError(f"source.repository: invalid registry host {host!r}")
+        _check_host(host, "source.repository")
         if host in _DOCKER_HUB_ALIASES:
             host = DOCKER_HUB
     else:
@@ -85,7 +86,7 @@ def parse_repository(text: str) -> Repository:
         raise ConfigError(
             f"source.repository: {text!r} must not contain a tag or digest; use source.tag instead"
         )
-    if not all(_PATH_COMPONENT.match(part) for part in path.split("/")):
+    if not all(_PATH_COMPONENT.fullmatch(part) for part in path.split("/")):
         raise ConfigError(
             f"source.repository: invalid repository name {text!r} "
             "(lower-case letters, digits and . _ - separators only)"
@@ -95,7 +96,7 @@ def parse_repository(text: str) -> Repository:
 
 def validate_tag(tag: str, field: str = "tag") -> str:
     """Return ``tag`` if it is a valid tag name, else raise ``ConfigError``."""
-    if not _TAG.match(tag):
+    if not _TAG.fullmatch(tag):
         raise ConfigError(f"{field}: invalid tag {tag!r}")
     return tag
 
@@ -105,6 +106,15 @@ def validate_host(host: str, field: str = "host") -> str:
     raise ``ConfigError``; a URL (``https://...``) is refused with a hint."""
     if "://" in host:
         raise ConfigError(f"{field}: expected a host[:port], not a URL ({host!r})")
-    if not _HOST.match(host):
-        raise ConfigError(f"{field}: invalid registry host {host!r}")
+    _check_host(host, field)
     return host
+
+
+def _check_host(host: str, field: str) -> None:
+    """``ConfigError`` unless ``host`` is ``name[:port]`` with a port in 1..65535."""
+    match = _HOST.fullmatch(host)
+    if match is None:
+        raise ConfigError(f"{field}: invalid registry host {host!r}")
+    port = match.group("port")
+    if port is not None and not 1 <= int(port) <= MAX_PORT:
+        raise ConfigError(f"{field}: invalid port {port} in {host!r} (expected 1 to {MAX_PORT})")

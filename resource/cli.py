@@ -23,6 +23,7 @@ from registry_image.core.plugins import load_plugins
 
 from .check import check
 from .get import run_in
+from .nesting import MAX_REQUEST_DEPTH, nested_deeper_than
 from .put import run_out
 
 USAGE = (
@@ -108,6 +109,12 @@ def main(
         return 2
     command, args = argv[0], argv[1:]
     stdin_text = stdin.read()
+    if nested_deeper_than(stdin_text, MAX_REQUEST_DEPTH):
+        print(
+            f"error: invalid request: JSON nested more than {MAX_REQUEST_DEPTH} levels deep",
+            file=stderr,
+        )
+        return 1
     debug = _debug_requested(stdin_text)
     _configure_logging(debug, stderr)
     try:

@@ -8,7 +8,12 @@ digest last of all.
 
 Layers are downloaded a few at a time (``layer_workers``) while they are
 applied in order; layers fetched ahead wait in a second staging directory
-of DEST (same filesystem, never memory), removed whatever happens.
+of DEST (same filesystem, never memory), removed whatever happens. A get
+killed too hard to clean up (SIGKILL) leaves its staging behind: the next
+get into the same DEST removes it first.
+
+A full disk anywhere in DEST is one ``DiskFullError`` line; what the get
+may unpack is capped by ``params.limits`` (see ``core.unpack.limits``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import attrs
 from registry_image.core.converter import parse_request, unstructure
+from registry_image.core.diskfull import disk_full_error, is_disk_full
 from registry_image.core.errors import ConfigError, Interrupted
 from registry_image.core.fetch import (
     DEFAULT_LAYER_WORKERS,
@@ -37,7 +44,13 @@ from registry_image.core.fetch import (
 )
 from registry_image.core.fetch.metadata import image_metadata as regex_metadata
 from registry_image.core.formats import ImageFormat, new_format
-from registry_image.core.models import InRequest, MetadataField, Source, VersionResponse
+from registry_image.core.models import (
+    GetLimits,
+    InRequest,
+    MetadataField,
+    Source,
+    VersionResponse,
+)
 from registry_image.core.oci import is_digest
 from registry_image.core.plugins import Plugins, load_plugins
 from registry_image.core.progress import NoProgress, Progress
@@ -45,12 +58,14 @@ from registry_image.core.reference import Repository
 from registry_image.core.registry import Registry
 from registry_image.core.registry.connect import open_registry
 from registry_image.core.registry.mirror import mirror_first
+from registry_image.core.unpack.limits import UnpackLimits, limits_in_force
 
 from .progress import TqdmProgress
 
 log = logging.getLogger(__name__)
 
 STAGING_PREFIX = ".registry-image-in-"
+SMALL_FILES = ("repository", "tag", "digest")
 
 
 def get(
@@ -69,7 +84,9 @@ def get(
         raise ConfigError(f"version.digest: invalid digest {version.digest!r}")
     # As the Go resource: the format matters (and is checked) only when downloading.
     format_class = None if params.skip_download else plugins.format(params.format)
+    limits = unpack_limits(params.limits)
     dest.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(dest)
     metadata: list[MetadataField] = [
         MetadataField("repository", source.repository),
         MetadataField("tag", str(version.tag)),
@@ -78,6 +95,7 @@ def get(
     def attempt(use: Source, repository: Repository | None) -> list[MetadataField]:
         """One try against one registry (the mirror's, or the source's own)."""
         with (
+            _disk_full_reported(dest),
             _staging(dest) as stage,
             open_registry(use, plugins, repository=repository) as registry,
         ):
@@ -85,17 +103,59 @@ def get(
             if format_class is None:
                 found = _without_download(registry, request)
             else:
-                found = _download(registry, request, format_class, stage, progress, layer_workers)
+                with limits_in_force(limits):
+                    found = _download(
+                        registry, request, format_class, stage, progress, layer_workers
+                    )
             _publish(stage, dest)
         return found
 
     # As the Go resource: a Docker Hub image comes from source.registry_mirror
     # when the mirror has it; a failed try leaves nothing behind.
     metadata += mirror_first(source, attempt, found=lambda _: True)
-    _write_file(dest / "repository", source.repository)
-    _write_file(dest / "tag", str(version.tag))
-    _write_file(dest / "digest", version.digest)
+    with _disk_full_reported(dest):
+        _write_file(dest / "repository", source.repository)
+        _write_file(dest / "tag", str(version.tag))
+        _write_file(dest / "digest", version.digest)
     return VersionResponse(version=version, metadata=tuple(metadata))
+
+
+def unpack_limits(limits: GetLimits | None) -> UnpackLimits:
+    """The caps of this get: the defaults, changed by ``params.limits``."""
+    changes: dict[str, int] = {}
+    for field in attrs.fields(GetLimits) if limits is not None else ():
+        value = getattr(limits, field.name)
+        if value is None:
+            continue
+        if value < 1:
+            raise ConfigError(f"params.limits.{field.name}: expected a whole number of at least 1")
+        changes[field.name] = value
+    return attrs.evolve(UnpackLimits(), **changes)
+
+
+def remove_leftovers(dest: Path) -> None:
+    """Remove what a get killed before it could clean up left in ``dest``:
+    staging directories (with their spools) and half-written small files."""
+    leftovers = [path for path in dest.iterdir() if path.name.startswith(STAGING_PREFIX)]
+    leftovers += [dest / f".{name}.tmp" for name in SMALL_FILES if (dest / f".{name}.tmp").exists()]
+    for path in leftovers:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if leftovers:
+        log.info("removed %d leftovers of an interrupted get from %s", len(leftovers), dest)
+
+
+@contextmanager
+def _disk_full_reported(dest: Path) -> Iterator[None]:
+    """A full disk (or quota) while writing ``dest`` becomes one clear error."""
+    try:
+        yield
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(exc, f"writing {dest}") from None
+        raise
 
 
 def _fetch(
@@ -188,11 +248,16 @@ def _publish(stage: Path, dest: Path) -> None:
 def _write_file(path: Path, text: str) -> None:
     """``text`` without a trailing newline, replacing ``path`` atomically."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _terminated(signum: int, frame: FrameType | None) -> None:
+    # Once: a second SIGTERM must not cut short the clean-up of the first.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Interrupted("terminated by signal; nothing was written")
 
 
@@ -207,5 +272,6 @@ def run_in(stdin_text: str, args: Sequence[str]) -> Any:
     try:
         response = get(request, Path(args[0]), plugins, progress=progress)
     finally:
+        progress.close()
         signal.signal(signal.SIGTERM, previous)
     return unstructure(response)

@@ -10,6 +10,7 @@ cursor-movement escapes a pipe cannot render.
 
 from __future__ import annotations
 
+import threading
 from typing import TextIO
 
 from registry_image.core.progress import ProgressBar
@@ -21,14 +22,16 @@ BAR_FORMAT_UNKNOWN_TOTAL = "{desc} {n_fmt}B {rate_fmt}"
 
 
 class _TqdmBar:
-    def __init__(self, bar: tqdm) -> None:
+    def __init__(self, bar: tqdm, progress: TqdmProgress) -> None:
         self._bar = bar
+        self._progress = progress
 
     def update_to(self, done: int) -> None:
         if done > self._bar.n:
             self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
+        self._progress._forget(self)
         self._bar.close()
 
 
@@ -40,6 +43,20 @@ class TqdmProgress:
         self.enabled = enabled
         # No monitor thread: bars are updated from the transfer itself.
         tqdm.monitor_interval = 0
+        self._open: set[_TqdmBar] = set()
+        self._lock = threading.Lock()
+
+    def _forget(self, bar: _TqdmBar) -> None:
+        with self._lock:
+            self._open.discard(bar)
+
+    def close(self) -> None:
+        """Close the bars of transfers a failure abandoned, so that what is
+        printed next (the error) starts on a line of its own."""
+        with self._lock:
+            bars, self._open = list(self._open), set()
+        for bar in bars:
+            bar._bar.close()
 
     def start(self, label: str, total: int | None) -> ProgressBar:
         bar = tqdm(
@@ -56,4 +73,7 @@ class TqdmProgress:
             disable=not self.enabled,
             position=0,
         )
-        return _TqdmBar(bar)
+        wrapped = _TqdmBar(bar, self)
+        with self._lock:
+            self._open.add(wrapped)
+        return wrapped

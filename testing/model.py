@@ -209,7 +209,7 @@ class Model:
             elif (*directory, name) in self.tree:
                 self._remove_lower((*directory, name), upper)
             return
-        if entry.kind == "chardev" and not privileged:
+        if entry.kind == "chardev":  # never created, as the Go resource
             return
         parent = self.resolve_dir(parts[:-1], create=True)
         assert parent is not None

@@ -18,11 +18,16 @@ cross the network:
   the layer. The spool is deleted as soon as the layer's block exits.
 - A layer whose download has not started when its turn comes (every thread
   busy) is not queued behind the others: it streams directly, as the first.
+- A layer listed more than once is downloaded once: its spool (even the
+  first layer's) is kept until the last position that lists it has been
+  applied, and each position reads it again.
 
 Memory stays flat: a download holds one chunk at a time, and no more than
-``workers`` spools exist at once, on disk. Downloads stop between chunks, so
-a registry that stalls mid-blob holds ``close()`` up to the transport's read
-timeout.
+``workers`` spools exist at once, on disk (plus those of repeated layers,
+kept for their next use). Downloads stop between chunks. They run on daemon
+threads (``pool``), and ``close()`` waits for them at most ``STOP_GRACE``
+seconds: a download blocked on a stalled registry is abandoned, never
+waited for, so a failure or SIGTERM ends the get promptly.
 
 Failure: the first download that fails fails the get. The other downloads
 stop at their next chunk, the layer being applied stops at its next read,
@@ -40,15 +45,19 @@ no spool and no ordering needed.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
+from ..diskfull import disk_full_error, is_disk_full
 from ..errors import ImageError, ResourceError
 from ..unpack.compression import LayerFormatError
 from .image import (
@@ -60,11 +69,16 @@ from .image import (
     SequentialFetcher,
     save_blob,
 )
+from .pool import DaemonPool
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LAYER_WORKERS = 4
 """Blobs downloaded at once: the layer being applied and three ahead of it."""
 SPOOL_CHUNK = 1024 * 1024
 THREAD_PREFIX = "registry-image-layer"
+STOP_GRACE = 0.5
+"""Seconds a stop waits for downloads to notice it before abandoning them."""
 
 
 class _Stop(Exception):
@@ -87,6 +101,8 @@ def _named(exc: BaseException, label: str, digest: str) -> BaseException:
     if isinstance(exc, ResourceError):
         return exc if digest in str(exc) else type(exc)(f"{label}: {exc}")
     if isinstance(exc, OSError):
+        if is_disk_full(exc):
+            return disk_full_error(exc, label)
         return ImageError(f"{label}: {exc.strerror or exc}")
     return exc
 
@@ -102,7 +118,7 @@ class _Run:
         self.error: BaseException | None = None
         self.stopped = False
         self._spools: list[_Spool] = []
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=THREAD_PREFIX)
+        self._pool = DaemonPool(threads, THREAD_PREFIX)
 
     def start(self, ref: LayerRef) -> _Spool:
         """Queue the download of ``ref`` into a new spool."""
@@ -129,14 +145,17 @@ class _Run:
             raise _OtherLayerFailed
 
     def close(self) -> None:
-        """Stop every download at its next chunk, wait for the threads,
-        delete every spool."""
+        """Stop every download at its next chunk, wait for the threads (at
+        most ``STOP_GRACE`` seconds), delete every spool."""
         with self.changed:
             self.stopped = True
             self.changed.notify_all()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        for spool in self._spools:
-            spool.discard()
+        try:
+            if not self._pool.shutdown(timeout=STOP_GRACE):
+                log.debug("downloads still blocked after %ss: abandoned", STOP_GRACE)
+        finally:
+            for spool in self._spools:
+                spool.discard()
 
     @contextmanager
     def direct(self, ref: LayerRef) -> Iterator[Readable]:
@@ -149,8 +168,9 @@ class _Run:
             raise  # pragma: no cover - raised only once a failure is recorded
 
     @contextmanager
-    def spooled(self, spool: _Spool) -> Iterator[Readable]:
-        """The layer's bytes from its spool, verified before the end is reported."""
+    def spooled(self, spool: _Spool, *, keep: bool = False) -> Iterator[Readable]:
+        """The layer's bytes from its spool, verified before the end is
+        reported; the spool is deleted afterwards unless ``keep``."""
         try:
             with _SpoolReader(spool) as reader:
                 yield reader
@@ -165,7 +185,8 @@ class _Run:
             self.raise_failure()
             raise
         finally:
-            spool.discard()
+            if not keep:
+                spool.discard()
 
 
 class _Spool:
@@ -363,31 +384,39 @@ class PrefetchingFetcher:
         """Each layer in order, with a context giving its verified stream."""
         count = len(image.layers)
         ahead = min(self.workers - 1, count - 1)
-        if ahead < 1:
+        uses = Counter(layer.digest for layer in image.layers)
+        if ahead < 1 and len(uses) == count:
             yield from SequentialFetcher().layers(image)
             return
         refs = [LayerRef(n, count, d) for n, d in enumerate(image.layers, start=1)]
-        run = _Run(image, self.spool_dir, ahead)
+        last_use = {ref.descriptor.digest: index for index, ref in enumerate(refs)}
+        run = _Run(image, self.spool_dir, max(1, ahead))
         with self._lock:
             self._runs.add(run)
-        spools: dict[int, _Spool] = {}
-        queued = 1  # the first layer streams directly
+        spools: dict[str, _Spool] = {}
+        """By digest: one download per blob, however often it is listed."""
+        queued = 0
         try:
             for index, ref in enumerate(refs):
+                digest = ref.descriptor.digest
                 while queued < count and queued <= index + ahead:
-                    spools[queued] = run.start(refs[queued])
+                    wanted = refs[queued].descriptor.digest
+                    # The layer due now streams directly, unless it is needed again.
+                    if wanted not in spools and (queued > index or uses[wanted] > 1):
+                        spools[wanted] = run.start(refs[queued])
                     queued += 1
                 run.raise_failure()
-                spool = spools.pop(index, None)
-                if spool is None or spool.take_over():
+                spool = spools.get(digest)
+                last = last_use[digest] == index
+                if spool is None or (uses[digest] == 1 and spool.take_over()):
                     opened: AbstractContextManager[Readable] = run.direct(ref)
                 else:
-                    opened = run.spooled(spool)
+                    opened = run.spooled(spool, keep=not last)
                 try:
                     yield ref, opened
                 finally:
-                    if spool is not None:  # also when the format skipped it
-                        spool.discard()
+                    if spool is not None and last:  # also when the format skipped it
+                        spools.pop(digest).discard()
         finally:
             run.close()
             with self._lock:
@@ -417,27 +446,23 @@ class PrefetchingFetcher:
                 digest = blob.descriptor.digest
                 raise _named(exc, blob.label or f"blob {digest}", digest) from None
 
-        pool = ThreadPoolExecutor(
-            max_workers=min(self.workers, len(blobs)), thread_name_prefix=THREAD_PREFIX
-        )
+        pool = DaemonPool(min(self.workers, len(blobs)), THREAD_PREFIX)
         try:
             # The largest first: the longest downloads must not start last.
             ordered = sorted(blobs, key=lambda blob: -blob.descriptor.size)
-            futures = [pool.submit(save, blob) for blob in ordered]
+            futures: list[Future[None]] = [pool.submit(partial(save, blob)) for blob in ordered]
             wait(futures, return_when=FIRST_EXCEPTION)
-            if stop.is_set():
-                for future in futures:
-                    future.cancel()
-                wait(futures)
-                raise next(
-                    error
-                    for future in futures
-                    if not future.cancelled()
-                    and (error := future.exception()) is not None
-                    and not isinstance(error, SaveCancelled)
-                )
+            # The first exception is a real failure: SaveCancelled comes only
+            # after one (or after a stop, which raises in the caller first).
+            for future in futures:
+                if future.done() and not future.cancelled():
+                    error = future.exception()
+                    if error is not None and not isinstance(error, SaveCancelled):
+                        raise error
         finally:
             stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-            with self._lock:
-                self._stops.discard(stop)
+            try:
+                pool.shutdown(timeout=STOP_GRACE)
+            finally:
+                with self._lock:
+                    self._stops.discard(stop)

@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import attrs
 
-from ..errors import ConfigError, Interrupted, ResourceError
+from ..errors import ConfigError, DiskFullError, Interrupted, LimitError, ResourceError
 from ..models import Source
 from ..reference import Repository, parse_repository, validate_host
 
@@ -90,7 +90,7 @@ def mirror_first(source: Source, attempt: Attempt[T], found: Callable[[T], bool]
     if mirror is not None:
         try:
             result = attempt(mirror.source, mirror.repository)
-        except (ConfigError, Interrupted):
+        except (ConfigError, Interrupted, LimitError, DiskFullError):
             raise
         except ResourceError as exc:
             log.warning("mirror %s failed: %s; asking the origin instead", mirror.repository, exc)

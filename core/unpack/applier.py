@@ -14,7 +14,14 @@ Semantics (those of the OCI image spec, umoci and Docker):
   layer deletes stays a regular file.
 - Symlinks are created as written: absolute or dangling targets are fine,
   since nothing ever follows them out of the root (see ``paths``).
-- FIFOs are created; device nodes only when running as root.
+- FIFOs are created; device nodes never are (as the Go resource): they are
+  skipped, and counted in the layer's log line.
+- Extended attributes are set, except ``trusted.*`` (what an overlay
+  filesystem built on the rootfs would obey) and any the process may not
+  set (``EPERM``, ``ENOTSUP``...): those are dropped, logged at debug level.
+- Sparse files are written sparse: holes are skipped, never filled with zeros.
+- The entries and apparent bytes of a whole get are counted against its
+  caps (``limits``) before anything is written.
 - Owners are applied only as root, before the mode (chown clears setuid and
   setgid) and before extended attributes; mtimes are kept, and a
   directory's mtime is that of its own entry: adding or deleting children
@@ -22,11 +29,13 @@ Semantics (those of the OCI image spec, umoci and Docker):
 
 Anything that would write, delete or chmod outside the root raises
 ``UnsafeLayerError`` naming the layer and entry; anything malformed raises
-``ImageError``. No entry is ever skipped silently.
+``ImageError``; a cap exceeded raises ``LimitError``, a full disk
+``DiskFullError``. No entry is ever skipped silently.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -39,8 +48,10 @@ from typing import BinaryIO, Self, cast
 
 import attrs
 
-from ..errors import ImageError, ResourceError, UnsafeLayerError
+from ..diskfull import disk_full_error, is_disk_full
+from ..errors import ImageError, Interrupted, ResourceError, UnsafeLayerError
 from .compression import LayerFormatError, Readable
+from .limits import UnpackBudget, UnpackLimits, active_limits
 from .paths import DIR_FLAGS, EntryError, Located, Root, UnsafeEntryError, clean_name
 
 log = logging.getLogger(__name__)
@@ -52,6 +63,15 @@ AUFS_META_PREFIX = ".wh..wh."
 COPY_BUFFER = 1024 * 1024
 FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 XATTR_PREFIX = "SCHILY.xattr."
+# Never applied: trusted.overlay.* would change what an overlay mount of the
+# rootfs shows, and nothing else in trusted.* belongs to an image.
+DROPPED_XATTR_PREFIXES = ("trusted.",)
+# setxattr failures that mean "not allowed or not supported here": dropped.
+# Anything else (a full disk) is an error.
+_XATTR_REFUSED = frozenset(
+    {errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EINVAL, errno.ERANGE}
+    | {errno.E2BIG}
+)
 # Not in typeshed: a header with a bad checksum, a header cut short.
 _CORRUPT_HEADER: tuple[type[Exception], ...] = (
     tarfile.InvalidHeaderError,  # type: ignore[attr-defined]
@@ -86,12 +106,20 @@ class Unpacker:
 
     Use as a context manager; call ``apply_layer`` for each layer in order,
     then ``finish``. ``privileged`` (default: running as root) decides
-    whether owners are applied and devices created.
+    whether owners are applied. ``limits`` (default: ``active_limits()``)
+    caps what all the layers together may unpack.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, privileged: bool | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        privileged: bool | None = None,
+        limits: UnpackLimits | None = None,
+    ) -> None:
         self._root = Root(root)
         self.privileged = os.geteuid() == 0 if privileged is None else privileged
+        self.budget = UnpackBudget(limits or active_limits())
         # Unprivileged, a read-only directory would stop later writes into it:
         # such directories stay writable until ``finish``.
         # path text -> (path, mode); forgotten when the path is removed.
@@ -135,6 +163,7 @@ class Unpacker:
                     # tarfile keeps every member it read; memory must stay flat.
                     tar.members.clear()  # type: ignore[attr-defined]
                     where = f"{layer}: entry {member.name!r}"
+                    self.budget.add_entry()
                     try:
                         self._dispatch(tar, member, stats)
                     finally:
@@ -145,6 +174,12 @@ class Unpacker:
             raise _in_context(exc, where) from None
         finally:
             self._upper = set()
+        if stats.skipped_devices:
+            log.info(
+                "%s: %d device nodes skipped (never created, as the Go resource does)",
+                layer,
+                stats.skipped_devices,
+            )
         return stats
 
     def finish(self) -> None:
@@ -169,10 +204,12 @@ class Unpacker:
             stats.whiteouts += 1
             self._whiteout(parts[:-1], base)
             return
-        if (member.ischr() or member.isblk()) and not self.privileged:
+        if member.ischr() or member.isblk():
             stats.skipped_devices += 1
-            log.debug("%s: skipping device %s (not running as root)", self._layer, member.name)
+            log.debug("%s: skipping device %s", self._layer, member.name)
             return
+        if member.isreg():
+            self.budget.add_bytes(member.size)
         parent = self._root.locate(parts[:-1], create=True)
         assert parent is not None
         self._mark_upper(parent, base)
@@ -187,8 +224,8 @@ class Unpacker:
                 self._set_link_metadata(parent.fd, base, member)
             elif member.islnk():
                 self._hardlink(parent, base, member)
-            elif member.isfifo() or member.ischr() or member.isblk():
-                self._make_node(parent, base, member, stats)
+            elif member.isfifo():
+                self._make_fifo(parent, base, member)
             else:
                 raise EntryError(f"unsupported tar entry type {member.type!r}")
 
@@ -247,7 +284,10 @@ class Unpacker:
         self._replace(parent, base)
         fd = os.open(base, FILE_FLAGS, 0o600, dir_fd=parent.fd)
         try:
-            written = _copy_data(tar, member, fd) if member.size else 0
+            if member.sparse is not None:
+                written = _copy_sparse(tar, member, fd)
+            else:
+                written = _copy_data(tar, member, fd) if member.size else 0
             self._set_metadata(fd, member, directory=False, path=())
         finally:
             os.close(fd)
@@ -283,21 +323,9 @@ class Unpacker:
             follow_symlinks=False,
         )
 
-    def _make_node(
-        self, parent: Located, base: str, member: tarfile.TarInfo, stats: LayerStats
-    ) -> None:
+    def _make_fifo(self, parent: Located, base: str, member: tarfile.TarInfo) -> None:
         self._replace(parent, base)
-        if member.isfifo():
-            os.mkfifo(base, 0o600, dir_fd=parent.fd)
-        else:
-            kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
-            device = os.makedev(member.devmajor, member.devminor)
-            try:
-                os.mknod(base, kind | 0o600, device, dir_fd=parent.fd)
-            except PermissionError:
-                stats.skipped_devices += 1
-                log.debug("%s: cannot create device %s here", self._layer, member.name)
-                return
+        os.mkfifo(base, 0o600, dir_fd=parent.fd)
         # We just made this node and nothing else writes here: it is not a
         # symlink, so naming it is safe (FIFOs cannot be opened without a reader).
         if self.privileged:
@@ -377,6 +405,10 @@ class Unpacker:
 
 def _in_context(exc: Exception, where: str) -> Exception:
     """The error to report for ``exc`` raised at ``where`` (layer and entry)."""
+    if isinstance(exc, Interrupted):
+        return exc  # a signal, not about this entry
+    if is_disk_full(exc):
+        return disk_full_error(cast(OSError, exc), where)
     if isinstance(exc, UnsafeEntryError):
         return UnsafeLayerError(f"{where}: {exc}")
     if isinstance(exc, LayerFormatError | tarfile.TarError | EOFError):
@@ -443,6 +475,37 @@ def _copy_data(tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> int:
     return written
 
 
+def _copy_sparse(tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> int:
+    """Write only the data regions of a sparse member, then extend the file
+    to its apparent size: the holes stay holes. The bytes written."""
+    # tarfile lists empty regions too (at the end, and GNU's padding): no data.
+    sparse = cast(list[tuple[int, int]], member.sparse)  # typeshed: list[int]
+    regions = [(offset, size) for offset, size in sparse if size]
+    end = 0
+    for offset, size in regions:
+        if offset < end or size < 0 or offset + size > member.size:
+            raise EntryError("invalid sparse map")
+        end = offset + size
+    # The unbuffered view of the member: reading region by region only ever
+    # moves forward in the (streamed) archive.
+    source = cast(BinaryIO, cast(io.BufferedReader, tar.extractfile(member)).raw)
+    written = 0
+    for offset, size in regions:
+        source.seek(offset)
+        position = offset
+        while position < offset + size:
+            chunk = source.read(min(COPY_BUFFER, offset + size - position))
+            if not chunk:
+                raise EntryError(f"tar data ends inside the sparse file at {position}")
+            view = memoryview(chunk)
+            while view:
+                count = os.pwrite(fd, view, position)
+                view, position = view[count:], position + count
+        written += size
+    os.ftruncate(fd, member.size)
+    return written
+
+
 def _set_times(target: int | str, member: tarfile.TarInfo, *, dir_fd: int | None = None) -> None:
     mtime_ns = int(member.mtime * 1_000_000_000)
     try:
@@ -459,7 +522,12 @@ def _set_xattrs(fd: int, member: tarfile.TarInfo, layer: str) -> None:
         if not key.startswith(XATTR_PREFIX):
             continue
         name = key[len(XATTR_PREFIX) :]
+        if name.startswith(DROPPED_XATTR_PREFIXES):
+            log.debug("%s: %s: xattr %s dropped (never applied)", layer, member.name, name)
+            continue
         try:
             os.setxattr(fd, name, value.encode("utf-8", "surrogateescape"))
         except OSError as exc:
-            log.debug("%s: %s: xattr %s not set (%s)", layer, member.name, name, exc.strerror)
+            if exc.errno not in _XATTR_REFUSED:
+                raise
+            log.debug("%s: %s: xattr %s dropped (%s)", layer, member.name, name, exc.strerror)

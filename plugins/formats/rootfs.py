@@ -45,12 +45,6 @@ class RootfsFormat:
                     stats.whiteouts,
                     time.monotonic() - started,
                 )
-                if stats.skipped_devices:
-                    log.info(
-                        "%s: %d device nodes skipped (not running as root)",
-                        layer.label,
-                        stats.skipped_devices,
-                    )
             unpacker.finish()
         (dest / "metadata.json").write_text(go_json(metadata_of(image)), encoding="utf-8")
         write_labels(image, dest)

@@ -82,7 +82,7 @@ ORDER_SENSITIVE_STACKS: tuple[Stack, ...] = (
         [Entry.file("a/f", b"second"), Entry.whiteout("g")],
     ],
 )
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 LAYERS = [
     [Entry.dir("etc"), Entry.file("etc/hello", b"hello\n"), Entry.symlink("link", "/etc/hello")],
     [Entry.file("bin", b"\x7fELF", 0o755), Entry.whiteout("etc/hello")],
@@ -223,7 +223,7 @@ def _repeatable_view(root: Path) -> dict[str, object]:
 def check_declares_a_name(subject: Subject, workdir: Path) -> None:
     """``name`` is a short lower-case identifier, ``write`` a method."""
     name = getattr(subject.format_class, "name", None)
-    assert isinstance(name, str) and NAME.match(name), f"bad format name {name!r}"
+    assert isinstance(name, str) and NAME.fullmatch(name), f"bad format name {name!r}"
     assert callable(getattr(subject.format_class, "write", None)), "no write method"
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from registry_image.core.errors import ConfigError
-from registry_image.core.reference import Repository, parse_repository, validate_tag
+from registry_image.core.reference import Repository, parse_repository, validate_host, validate_tag
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,22 @@ def test_normalisation(text: str, host: str, path: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", " alpine", "Alpine", "foo//bar", "alpine:3.18", "alpine@sha256:abc", "foo/-bar", "a/b/"],
+    [
+        "",
+        " alpine",
+        "Alpine",
+        "foo//bar",
+        "alpine:3.18",
+        "alpine@sha256:abc",
+        "foo/-bar",
+        "a/b/",
+        "alpine\n",
+        "foo/bar\n/baz",
+        "ghcr.io\n/x",
+        "localhost:99999/x",
+        "localhost:0/x",
+        "host:65536/x",
+    ],
 )
 def test_invalid_names_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError, match=r"source\.repository"):
@@ -58,7 +73,11 @@ components = st.from_regex(r"\A[a-z0-9]+(?:[._-][a-z0-9]+)*\Z", fullmatch=True)
 
 
 @given(
-    host=st.from_regex(r"\A[a-z][a-z0-9]{0,10}\.[a-z]{2,5}(?::[0-9]{2,5})?\Z"),
+    host=st.builds(
+        lambda name, port: name if port is None else f"{name}:{port}",
+        st.from_regex(r"\A[a-z][a-z0-9]{0,10}\.[a-z]{2,5}\Z"),
+        st.none() | st.integers(1, 65535),
+    ),
     parts=st.lists(components, min_size=1, max_size=4),
 )
 def test_explicit_host_round_trips(host: str, parts: list[str]) -> None:
@@ -85,7 +104,19 @@ def test_valid_tags(tag: str) -> None:
     assert validate_tag(tag) == tag
 
 
-@pytest.mark.parametrize("tag", ["", "-x", ".x", "a/b", "a:b", "x" * 129])
+@pytest.mark.parametrize("tag", ["", "-x", ".x", "a/b", "a:b", "x" * 129, "v1\n", "v1\n\n"])
 def test_invalid_tags(tag: str) -> None:
     with pytest.raises(ConfigError, match="invalid tag"):
         validate_tag(tag, "source.tag")
+
+
+@pytest.mark.parametrize("host", ["localhost:1", "localhost:65535", "h.io:5000", "[::1]:443"])
+def test_ports_in_range_are_accepted(host: str) -> None:
+    assert validate_host(host) == host
+    assert parse_repository(f"{host}/x").host == host
+
+
+@pytest.mark.parametrize("host", ["h:0", "h:65536", "h:99999", "h\n", "h:5000\n"])
+def test_bad_ports_and_trailing_newlines_are_refused(host: str) -> None:
+    with pytest.raises(ConfigError, match=r"^mirror: invalid (port|registry host)"):
+        validate_host(host, "mirror")

@@ -4,7 +4,9 @@ anything outside DEST."""
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,3 +170,65 @@ def test_wrong_config_blob(own_registry: RunningRegistry, tmp_path: Path, worksp
     assert run.returncode == 1
     assert run.error_line.startswith(f"error: blob {image.config_digest}: content hashes to")
     _assert_nothing_written(workspace / "dest")
+
+
+def _device(name: str, kind: bytes, major: int, minor: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = 0o666
+    info.devmajor, info.devminor = major, minor
+    return info
+
+
+def test_device_nodes_are_never_created(
+    registry_anonymous: RunningRegistry, tmp_path: Path, workspace: Path
+) -> None:
+    """``/dev/mem`` and ``sda`` (mode 0666) in a layer: skipped as the Go
+    resource does, root or not, with one log line counting them."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(_device("dev/mem", tarfile.CHRTYPE, 1, 1))
+        tar.addfile(_device("dev/sda", tarfile.BLKTYPE, 8, 0))
+        fifo = tarfile.TarInfo("dev/pipe")
+        fifo.type = tarfile.FIFOTYPE
+        tar.addfile(fifo)
+    blob = compress(buffer.getvalue(), "gzip")
+    repo, digest = push_raw_layer(
+        registry_anonymous, tmp_path, blob, "application/vnd.oci.image.layer.v1.tar+gzip"
+    )
+    dest = workspace / "dest"
+    run = run_in(registry_anonymous, repo, digest, dest)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in (dest / "rootfs/dev").iterdir()) == ["pipe"]
+    # Once, with the count (a progress bar may share its line on stderr).
+    assert run.stderr.count("device nodes skipped") == 1
+    assert (
+        f"layer 1/1 ({sha256_digest(blob)[:19]}): 2 device nodes skipped "
+        "(never created, as the Go resource does)\n"
+    ) in run.stderr
+
+
+def test_trusted_xattrs_never_reach_the_rootfs(
+    registry_anonymous: RunningRegistry, tmp_path: Path, workspace: Path
+) -> None:
+    """``trusted.overlay.*`` would change what an overlay on the rootfs shows."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        directory = tarfile.TarInfo("hidden")
+        directory.type = tarfile.DIRTYPE
+        directory.mode = 0o755
+        directory.pax_headers = {
+            "SCHILY.xattr.trusted.overlay.opaque": "y",
+            "SCHILY.xattr.user.note": "kept",
+        }
+        tar.addfile(directory)
+    blob = compress(buffer.getvalue(), "gzip")
+    repo, digest = push_raw_layer(
+        registry_anonymous, tmp_path, blob, "application/vnd.oci.image.layer.v1.tar+gzip"
+    )
+    dest = workspace / "dest"
+    run = run_in(registry_anonymous, repo, digest, dest, source={"debug": True})
+    assert run.returncode == 0, run.stderr
+    hidden = dest / "rootfs/hidden"
+    assert os.listxattr(hidden) == ["user.note"]
+    assert "xattr trusted.overlay.opaque dropped" in run.stderr

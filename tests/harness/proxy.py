@@ -15,7 +15,9 @@ action or None, tried in order, the first action winning:
   request and answer this instead (the client thinks it failed);
 - :class:`Reset`: close the connection (RST) without an answer;
 - :class:`Alter`: ask the registry, then drop or set response headers,
-  replace the body, or truncate it.
+  replace the body, or truncate it;
+- :class:`Drip`: ask the registry, send its headers and the start of the
+  body, then one byte per interval, until the proxy stops (bounded).
 
 :class:`Fault` is the common rule: a method, a path expression, an action,
 how many times (once by default) and after how many matching requests.
@@ -106,7 +108,20 @@ class Alter:
     """Send only this many body bytes (keeping Content-Length), then close."""
 
 
-Action = Respond | Reset | Alter
+@attrs.frozen
+class Drip:
+    """Ask the registry, send the headers (the full ``Content-Length``) and
+    the first ``after`` body bytes, then one more byte every ``interval``
+    seconds, until the proxy stops or ``hold`` seconds have passed; then
+    close. ``started`` is released once per response as dripping begins."""
+
+    after: int = 1024
+    interval: float = 0.2
+    hold: float = 60.0
+    started: threading.Semaphore = attrs.field(factory=lambda: threading.Semaphore(0))
+
+
+Action = Respond | Reset | Alter | Drip
 Rule = Callable[[str, str], Action | None]
 """A rule sees (method, path with query) and returns an action or None."""
 LocationRewrite = Callable[[str, str], str]
@@ -160,6 +175,8 @@ class RegistryProxy:
         self.rules: list[Rule] = []
         self._records: list[Record] = []
         self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        """Set by :meth:`stop`: dripping answers end."""
         self._server = _Server((LOOPBACK, 0), _Handler, self)
         self.host = f"{LOOPBACK}:{self._server.server_address[1]}"
         self.url = f"http://{self.host}"
@@ -199,6 +216,7 @@ class RegistryProxy:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
@@ -304,6 +322,10 @@ class _Handler(BaseHTTPRequestHandler):
         location = answer_headers.get("Location")
         if location and proxy.rewrite_location is not None:
             answer_headers["Location"] = proxy.rewrite_location(self.command, location)
+        if isinstance(action, Drip):
+            record(status)
+            self._drip(status, answer_headers, payload, action)
+            return
         truncate = None
         if isinstance(action, Alter):
             dropped = {name.lower() for name in action.drop_headers}
@@ -329,6 +351,20 @@ class _Handler(BaseHTTPRequestHandler):
             return response.status, kept, payload
         finally:
             connection.close()
+
+    def _drip(self, status: int, headers: dict[str, str], payload: bytes, drip: Drip) -> None:
+        self._send(status, headers, payload, truncate=drip.after)
+        drip.started.release()
+        deadline = time.monotonic() + drip.hold
+        stopping = self.server.proxy.stopping
+        try:
+            for position in range(drip.after, len(payload)):
+                if stopping.wait(drip.interval) or time.monotonic() > deadline:
+                    break
+                self.wfile.write(payload[position : position + 1])
+                self.wfile.flush()
+        except OSError:
+            pass  # the client went away
 
     def _send(
         self, status: int, headers: dict[str, str], payload: bytes, truncate: int | None = None
