@@ -62,7 +62,7 @@ def registry_image_credentials(registry: str, source: Source) -> Credentials | N
     The first non-None result wins, so the precedence is the call order:
     the built-in ``source`` plugin (``username``/``password``) is
     ``tryfirst``; plugins that act only when their own ``source`` keys are
-    set come next; the ambient ``docker config`` kind of plugin should be
+    set come next; ambient ones (a credential store on the machine) should be
     ``trylast``. Raise ``AuthError`` or ``ConfigError`` (never with a secret in
     the message) when configured credentials cannot be had.
     """
