@@ -18,7 +18,7 @@ headers, but never drop or change the caller's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -45,7 +45,8 @@ class ScriptedResponse:
     status: int
     headers: Mapping[str, str]
     url: str
-    chunks: Sequence[bytes] = ()
+    chunks: Iterable[bytes] = ()
+    """Sent in order; a generator is read only as far as the reader reads."""
     breaks: bool = False
     closed: bool = False
 
@@ -114,7 +115,7 @@ Check = Callable[[WrapperSubject], None]
 URL = "https://registry.test/v2/library/app/blobs/sha256:0"
 
 
-def _ok(body: Sequence[bytes] = (b"body",)) -> Callable[[str, str], ScriptedResponse]:
+def _ok(body: Iterable[bytes] = (b"body",)) -> Callable[[str, str], ScriptedResponse]:
     return lambda method, url: ScriptedResponse(200, {"X-Test": "1"}, url, body)
 
 
@@ -193,12 +194,35 @@ def check_closes_what_it_wraps(subject: WrapperSubject) -> None:
     assert base.closed, "close() did not reach the wrapped transport"
 
 
+def check_stops_when_the_reader_stops(subject: WrapperSubject) -> None:
+    """A reader that stops mid-body and closes (a cancelled download) stops
+    the read underneath: nothing more is pulled, the response is closed."""
+    pulled: list[int] = []
+
+    def counted() -> Iterator[bytes]:
+        for number in range(1000):
+            pulled.append(number)
+            yield b"x" * 100
+
+    base = ScriptedTransport(lambda m, u: ScriptedResponse(200, {}, u, counted()))
+    response = subject.wrap(base).request("GET", URL)
+    chunks = response.iter_bytes(100)
+    assert next(chunks) == b"x" * 100
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+    response.close()
+    assert all(each.closed for each in base.responses), "the response underneath stayed open"
+    assert len(pulled) <= 2, f"{len(pulled)} chunks were read after the reader stopped"
+
+
 TRANSPORT_WRAPPER_CHECKS: tuple[Check, ...] = (
     check_registered_by_its_plugin,
     check_passes_requests_on_unchanged,
     check_keeps_every_byte,
     check_keeps_errors,
     check_closes_what_it_wraps,
+    check_stops_when_the_reader_stops,
 )
 
 
