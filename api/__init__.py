@@ -11,7 +11,8 @@ What is here, by kind of plugin:
   ``Scope``, ``Authenticator``, ``find_challenge``, ``may_send_credentials``.
 - transports and wrappers: ``Transport``, ``Response``, ``TransportSettings``,
   ``RetryPolicy``, ``Body``, ``TransportWrapper``, ``TransportError``,
-  ``StreamError``, ``read_bounded``.
+  ``StreamError``, ``read_bounded``; ``WrappingTransport`` and
+  ``ClosingResponse``, bases that spare a wrapper the boilerplate.
 - formats: ``ImageFormat``, ``FetchedImage``, ``BlobFile``, ``LayerRef``,
   ``Readable``, and the OCI model: ``Digest``, ``MediaType``,
   ``Descriptor``, ``Manifest``, ``ImageManifest``, ``ImageIndex``,
@@ -63,11 +64,13 @@ from registry_image.core.oci import (
 )
 from registry_image.core.transport import (
     Body,
+    ClosingResponse,
     Response,
     RetryPolicy,
     Transport,
     TransportSettings,
     TransportWrapper,
+    WrappingTransport,
 )
 from registry_image.core.transport.body import read_bounded
 
@@ -91,6 +94,7 @@ __all__ = [
     "BlobFile",
     "Body",
     "Challenge",
+    "ClosingResponse",
     "ConfigError",
     "Credentials",
     "Descriptor",
@@ -121,6 +125,7 @@ __all__ = [
     "TransportSettings",
     "TransportWrapper",
     "UnsafeLayerError",
+    "WrappingTransport",
     "find_challenge",
     "hookimpl",
     "hookspecs",

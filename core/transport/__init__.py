@@ -12,10 +12,12 @@
 from .contract import (
     DEFAULT_CONNECTIONS,
     Body,
+    ClosingResponse,
     Response,
     RetryPolicy,
     Transport,
     TransportSettings,
+    WrappingTransport,
     replayable,
 )
 from .stack import TransportWrapper, stack_transport
@@ -23,11 +25,13 @@ from .stack import TransportWrapper, stack_transport
 __all__ = [
     "DEFAULT_CONNECTIONS",
     "Body",
+    "ClosingResponse",
     "Response",
     "RetryPolicy",
     "Transport",
     "TransportSettings",
     "TransportWrapper",
+    "WrappingTransport",
     "replayable",
     "stack_transport",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, Self, runtime_checkable
 
 import attrs
 
@@ -127,3 +127,48 @@ class Transport(Protocol):
     def close(self) -> None:
         """Release connections and anything else held."""
         ...
+
+
+class ClosingResponse:
+    """A base for ``Response`` implementations: closes on leaving ``with``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class WrappingTransport:
+    """A base for transport wrappers: holds the transport it wraps, serves no
+    scheme of its own, and closes what it wraps. Subclasses override
+    ``request`` (and call ``self.inner.request``)."""
+
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: Body = None,
+        allow_redirects: bool = True,
+    ) -> Response:
+        return self.inner.request(
+            method, url, headers=headers, body=body, allow_redirects=allow_redirects
+        )
+
+    def close(self) -> None:
+        self.inner.close()

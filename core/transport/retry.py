@@ -14,11 +14,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import ClassVar
 from urllib.parse import urlsplit
 
 from ..errors import TransportError
-from .contract import Body, Response, RetryPolicy, Transport, replayable
+from .contract import Body, Response, RetryPolicy, Transport, WrappingTransport, replayable
 from .headers import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -26,11 +25,9 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-class RetryingTransport:
+class RetryingTransport(WrappingTransport):
     """Retries ``inner``'s requests per ``policy``. ``sleep`` waits between
     attempts; it is an ``Event.wait`` so a stop request ends the wait."""
-
-    schemes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -40,7 +37,7 @@ class RetryingTransport:
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.policy = policy
         self._stop = stop or threading.Event()
         self._clock = clock
@@ -111,6 +108,3 @@ class RetryingTransport:
             return False
         elapsed: float = self._clock() - started
         return elapsed + min(delay, policy.max_delay) < total
-
-    def close(self) -> None:
-        self.inner.close()

@@ -11,12 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from types import TracebackType
-from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import TransportError
-from .contract import Body, Response, Transport
+from .contract import Body, ClosingResponse, Response, Transport, WrappingTransport
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +26,11 @@ def url_without_query(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-class UserAgentTransport:
+class UserAgentTransport(WrappingTransport):
     """Sends ``User-Agent: <agent>`` unless the caller set one."""
 
-    schemes: ClassVar[tuple[str, ...]] = ()
-
     def __init__(self, inner: Transport, agent: str) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.agent = agent
 
     def request(
@@ -53,11 +49,8 @@ class UserAgentTransport:
             method, url, headers=sent, body=body, allow_redirects=allow_redirects
         )
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class _TracedResponse:
+class _TracedResponse(ClosingResponse):
     def __init__(self, inner: Response, line: str, started: float) -> None:
         self._inner = inner
         self._line = line
@@ -85,25 +78,9 @@ class _TracedResponse:
             )
         self._inner.close()
 
-    def __enter__(self) -> _TracedResponse:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class TracingTransport:
+class TracingTransport(WrappingTransport):
     """Logs each request at debug level when its response is closed."""
-
-    schemes: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, inner: Transport) -> None:
-        self.inner = inner
 
     def request(
         self,
@@ -124,6 +101,3 @@ class TracingTransport:
             log.debug("%s -> failed after %.3fs: %s", line, time.monotonic() - started, exc)
             raise
         return _TracedResponse(response, line, started)
-
-    def close(self) -> None:
-        self.inner.close()

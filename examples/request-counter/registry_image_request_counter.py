@@ -14,7 +14,6 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
 
 from registry_image.api import (
     Body,
@@ -23,17 +22,16 @@ from registry_image.api import (
     TransportError,
     TransportSettings,
     TransportWrapper,
+    WrappingTransport,
     hookimpl,
 )
 
 COUNTS_ENV = "REGISTRY_IMAGE_REQUEST_COUNTS"
 
 
-class CountingTransport:
-    schemes: ClassVar[tuple[str, ...]] = ()
-
+class CountingTransport(WrappingTransport):
     def __init__(self, inner: Transport, settings: TransportSettings) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 

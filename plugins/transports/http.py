@@ -20,7 +20,6 @@ import socket
 import ssl
 import tempfile
 from collections.abc import Iterator, Mapping
-from types import TracebackType
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ import requests
 import urllib3
 from registry_image.api import (
     Body,
+    ClosingResponse,
     ConfigError,
     Response,
     StreamError,
@@ -88,7 +88,7 @@ def _check_pem(pem: str, field: str) -> None:
         raise ConfigError(f"{field}: no PEM certificate in it") from None
 
 
-class RequestsResponse:
+class RequestsResponse(ClosingResponse):
     """A requests response as the core ``Response``: the body is read with
     ``read1``, so each chunk comes back as soon as any bytes arrived, and
     a broken or stalled body is a ``StreamError``."""
@@ -112,17 +112,6 @@ class RequestsResponse:
 
     def close(self) -> None:
         self._response.close()
-
-    def __enter__(self) -> RequestsResponse:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class HTTPTransport:

@@ -19,7 +19,6 @@ headers, but never drop or change the caller's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from types import TracebackType
 from typing import Any, ClassVar
 
 import attrs
@@ -28,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from registry_image.api import (
     Body,
+    ClosingResponse,
     Response,
     StreamError,
     Transport,
@@ -39,7 +39,7 @@ from registry_image.core.plugins import Plugins, new_manager
 
 
 @attrs.define
-class ScriptedResponse:
+class ScriptedResponse(ClosingResponse):
     """A response whose body is given as chunks, optionally breaking off."""
 
     status: int
@@ -59,17 +59,6 @@ class ScriptedResponse:
 
     def close(self) -> None:
         self.closed = True
-
-    def __enter__(self) -> ScriptedResponse:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @attrs.define

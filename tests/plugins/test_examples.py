@@ -18,6 +18,7 @@ from registry_image.testing.oci_builder import Entry
 from tests.get.registry_helpers import push_image
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import run_resource, source_for
+from tests.plugins.dists import pip_install
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FOLDERS = sorted(path for path in EXAMPLES.iterdir() if (path / "pyproject.toml").exists())
@@ -26,27 +27,7 @@ FOLDERS = sorted(path for path in EXAMPLES.iterdir() if (path / "pyproject.toml"
 @pytest.fixture(scope="session")
 def examples_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every example distribution installed with pip into one directory."""
-    target = tmp_path_factory.mktemp("examples-site")
-    build = tmp_path_factory.mktemp("examples-build")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            *map(str, FOLDERS),
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "TMPDIR": str(build)},
-    )
-    return target
+    return pip_install(FOLDERS, tmp_path_factory, "examples")
 
 
 def _env(site: Path, **more: str) -> dict[str, str]:

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from registry_image.testing.conformance import FORMAT_CHECKS
 
+from tests.plugins.dists import pip_install
+
 DIST = Path(__file__).parent / "third_party_dist"
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -21,27 +23,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 @pytest.fixture(scope="session")
 def third_party_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example distribution installed with pip into its own directory."""
-    target = tmp_path_factory.mktemp("third-party-site")
-    build = tmp_path_factory.mktemp("third-party-build")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(DIST),
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "TMPDIR": str(build)},
-    )
-    return target
+    return pip_install([DIST], tmp_path_factory, "third-party")
 
 
 def _resource(
