@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,13 @@ ACCOUNT_HOST = f"{OTHER_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 FILE_CONTENT = b"pushed with an ECR token\n"
 
 
+def find_ip() -> str | None:
+    """``ip`` (iproute2), also where an ordinary user's PATH leaves it out."""
+    return shutil.which("ip", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+
+
 def _private_network(workdir: Path) -> None:
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run([find_ip() or "ip", "link", "set", "lo", "up"], check=True)
     hosts = workdir / "hosts"
     hosts.write_text(f"127.0.0.1 localhost\n127.0.0.1 {PROXY_HOST}\n127.0.0.1 {ACCOUNT_HOST}\n")
     subprocess.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)

@@ -22,21 +22,20 @@ import pytest
 
 from tests.harness.moto import AWS_ENV, ecr_password
 
-from .ecr_scenario import ACCOUNT_HOST, FILE_CONTENT, PROXY_HOST
+from .ecr_scenario import ACCOUNT_HOST, FILE_CONTENT, PROXY_HOST, find_ip
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _unshare() -> list[str]:
     """The namespace prefix that works here, or skip saying why."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
+    ip = find_ip()
+    if shutil.which("unshare") is None or ip is None:
         pytest.skip("needs unshare (util-linux) and ip (iproute2)")
     prefix = ["unshare", "--net", "--mount"]
     if os.geteuid() != 0:
         prefix = ["unshare", "--user", "--map-root-user", "--net", "--mount"]
-    probe = subprocess.run(
-        [*prefix, "ip", "link", "set", "lo", "up"], capture_output=True, text=True
-    )
+    probe = subprocess.run([*prefix, ip, "link", "set", "lo", "up"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"{' '.join(prefix)} is not possible here: {probe.stderr.strip()}")
     return prefix
