@@ -27,14 +27,15 @@ COPY plugins/ plugins/
 COPY resource/ resource/
 COPY testing/ testing/
 # Build our wheel and the wheels of its dependencies, then install them into
-# a venv that holds nothing else: no pip, no setuptools, no sources.
+# a venv that holds nothing else: no pip, no setuptools, no sources. The
+# [cloud] extra brings the AWS SDK (botocore) for ECR, as the Go image has it.
 # zstandard's wheel also carries a cffi backend (12 MB) that cannot load
 # without cffi, which is not installed; its C extension is the one in use.
 RUN python3 -m venv /build/venv \
-    && /build/venv/bin/pip wheel --quiet --wheel-dir /build/wheels . \
+    && /build/venv/bin/pip wheel --quiet --wheel-dir /build/wheels '.[cloud]' \
     && python3 -m venv --without-pip /opt/venv \
     && /build/venv/bin/pip --python /opt/venv/bin/python install --quiet \
-        --no-index --find-links /build/wheels registry-image-resource \
+        --no-index --find-links /build/wheels 'registry-image-resource[cloud]' \
     && rm -f /opt/venv/bin/activate* /opt/venv/bin/Activate.ps1 \
     && for cffi in /opt/venv/lib/python3*/site-packages/zstandard/_cffi.*.so; do \
         [ -e "$cffi" ] || continue; \

@@ -5,7 +5,9 @@ plugin, each selected by name, scheme or its own configuration, never by
 registration order alone:
 
 - credentials plugins find a username and password for a registry host
-  (``registry_image_credentials``), in a written precedence;
+  (``registry_image_credentials``), in a written precedence; a plugin whose
+  provider decides where the repository lives may rewrite it first
+  (``registry_image_resolve_repository``);
 - challenge answerers turn a ``401``'s challenges into an ``Authorization``
   header (``registry_image_answer_challenge``);
 - transports move bytes for a URL scheme (``registry_image_register_transports``)
@@ -50,6 +52,24 @@ def registry_image_source_fields() -> type | None:
 
 
 @hookspec(firstresult=True)
+def registry_image_resolve_repository(repository: str, source: Source) -> str | None:
+    """Return the repository to use instead of ``source.repository``, or None.
+
+    Fires once per command, after the request is validated and before any
+    registry is contacted or anything is written. ``repository`` is
+    ``source.repository`` as configured (e.g. ``app``); a plugin acting on
+    its own ``source`` keys may name the registry the repository lives in
+    (``registry.example:5000/app``), as a provider whose token says where
+    the registry is must. The first non-None result wins; the command then
+    runs, reports and asks for credentials with the returned repository,
+    exactly as if the pipeline had configured it (it must parse as
+    ``source.repository`` does). Return None to pass; raise ``ConfigError``
+    or ``AuthError`` (never with a secret) when the plugin's keys are wrong
+    or its provider refuses.
+    """
+
+
+@hookspec(firstresult=True)
 def registry_image_credentials(registry: str, source: Source) -> Credentials | None:
     """Return the credentials to use for ``registry``, or None to pass.
 
@@ -62,9 +82,10 @@ def registry_image_credentials(registry: str, source: Source) -> Credentials | N
     The first non-None result wins, so the precedence is the call order:
     the built-in ``source`` plugin (``username``/``password``) is
     ``tryfirst``; plugins that act only when their own ``source`` keys are
-    set come next; ambient ones (a credential store on the machine) should be
-    ``trylast``. Raise ``AuthError`` or ``ConfigError`` (never with a secret in
-    the message) when configured credentials cannot be had.
+    set come next; ambient plugins (credentials another tool keeps on this
+    machine) should be ``trylast``. Raise ``AuthError`` or ``ConfigError``
+    (never with a secret in the message) when configured credentials cannot
+    be had.
     """
 
 

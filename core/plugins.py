@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 import pluggy
@@ -31,6 +31,14 @@ if TYPE_CHECKING:
     from .auth import Authenticator, Challenge, Credentials, Scope
     from .formats import ImageFormat
     from .transport import Transport, TransportSettings, TransportWrapper
+
+
+class _HasSource(Protocol):
+    @property
+    def source(self) -> Source: ...
+
+
+R = TypeVar("R", bound=_HasSource)
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 DISABLED_ENV = "REGISTRY_IMAGE_DISABLED_PLUGINS"
@@ -154,6 +162,25 @@ class Plugins:
             registry=registry, source=source
         )
         return found
+
+    def resolve_source(self, source: Source) -> Source:
+        """``source`` with the repository the first resolving plugin names,
+        or unchanged when none does."""
+        found: str | None = self.manager.hook.registry_image_resolve_repository(
+            repository=source.repository, source=source
+        )
+        if found is None or found == source.repository:
+            return source
+        return attrs.evolve(source, repository=found)
+
+    def resolve_request(self, request: R) -> R:
+        """``request`` with its ``source`` resolved (see ``resolve_source``)."""
+        source = request.source
+        resolved = self.resolve_source(source)
+        if resolved is source:
+            return request
+        evolved: R = attrs.evolve(request, source=resolved)  # type: ignore[misc]
+        return evolved
 
     def answer_challenge(
         self,

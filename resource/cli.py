@@ -51,7 +51,9 @@ def _configure_logging(debug: bool, stream: TextIO) -> None:
 
 def run_check(stdin_text: str, args: Sequence[str]) -> Any:
     plugins = load_plugins()
-    request = parse_request(stdin_text, CheckRequest, **plugins.request_keys())
+    request = plugins.resolve_request(
+        parse_request(stdin_text, CheckRequest, **plugins.request_keys())
+    )
     return unstructure(check(request, plugins))
 
 

@@ -266,7 +266,9 @@ def run_in(stdin_text: str, args: Sequence[str]) -> Any:
     if len(args) != 1:
         raise ConfigError("usage: in DEST (the destination directory)")
     plugins = load_plugins()
-    request = parse_request(stdin_text, InRequest, **plugins.request_keys())
+    request = plugins.resolve_request(
+        parse_request(stdin_text, InRequest, **plugins.request_keys())
+    )
     progress = TqdmProgress(sys.stderr, enabled=not request.source.debug)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:

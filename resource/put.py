@@ -197,7 +197,9 @@ def run_out(stdin_text: str, args: Sequence[str]) -> object:
     if len(args) != 1:
         raise ConfigError("usage: out SRC (the directory holding the task's outputs)")
     plugins = load_plugins()
-    request = parse_request(stdin_text, OutRequest, **plugins.request_keys())
+    request = plugins.resolve_request(
+        parse_request(stdin_text, OutRequest, **plugins.request_keys())
+    )
     src = Path(args[0])
     if not src.is_dir():
         raise ConfigError(f"source path {os.fspath(src)!r} is not a directory")

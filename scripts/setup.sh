@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need, idempotently:
 # Debian's docker-registry (the CNCF distribution registry), skopeo and umoci
-# (peer oracles), then this package with its test extras into ./.venv.
+# (peer oracles), iproute2 (the ECR tests bring loopback up in a private
+# network namespace), then this package with its test extras (moto, botocore)
+# into ./.venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry skopeo umoci)
+packages=(docker-registry skopeo umoci iproute2)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

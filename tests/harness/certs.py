@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+from collections.abc import Sequence
 
 import attrs
 from cryptography import x509
@@ -82,8 +83,11 @@ def token_signing_pair(common_name: str = "test-token-signer") -> KeyPair:
     return KeyPair(key, cert)
 
 
-def ca_and_server_pair(common_name: str = "127.0.0.1") -> tuple[KeyPair, KeyPair]:
-    """A CA and a server certificate it signed, valid for 127.0.0.1 and localhost.
+def ca_and_server_pair(
+    common_name: str = "127.0.0.1", dns_names: Sequence[str] = ()
+) -> tuple[KeyPair, KeyPair]:
+    """A CA and a server certificate it signed, valid for 127.0.0.1 and
+    localhost, and for ``dns_names``.
 
     Returns ``(ca, server)``. Clients trust ``ca.cert_pem``; the registry
     serves ``server``.
@@ -114,7 +118,11 @@ def ca_and_server_pair(common_name: str = "127.0.0.1") -> tuple[KeyPair, KeyPair
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.DNSName("localhost"),
+                    *(x509.DNSName(name) for name in dns_names),
+                ]
             ),
             critical=False,
         )

@@ -13,7 +13,7 @@ import os
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -95,6 +95,8 @@ def start_registry(
     token_policy: TokenPolicy | None = None,
     tls: bool = False,
     proxy_remote: str | None = None,
+    port: int | None = None,
+    tls_names: Sequence[str] = (),
 ) -> Iterator[RunningRegistry]:
     """Run a registry for the duration of the ``with`` block.
 
@@ -103,10 +105,11 @@ def start_registry(
     ``basic`` and ``token``; ``anonymous`` ignores them. ``token_policy`` is
     passed to the token server. ``proxy_remote`` makes the registry a
     pull-through mirror of that URL (the distribution registry then refuses
-    pushes).
+    pushes). ``port`` replaces a free port (e.g. 443 inside a network
+    namespace); ``tls_names`` are more DNS names the certificate is valid for.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     host = f"{LOOPBACK}:{port}"
     users = {username: password, **(extra_users or {})}
     config: dict[str, Any] = _base_config(workdir, host)
@@ -123,7 +126,7 @@ def start_registry(
             raise ValueError(f"unknown auth mode {auth!r}")
         ca_pem, ca_dir = (None, None)
         if tls:
-            ca_pem, ca_dir, config["http"]["tls"] = _tls(workdir)
+            ca_pem, ca_dir, config["http"]["tls"] = _tls(workdir, tls_names)
         if proxy_remote is not None:
             config["proxy"] = {"remoteurl": proxy_remote}
         config_path = workdir / "config.yml"
@@ -180,9 +183,9 @@ def _token_auth(workdir: Path, token_server: TokenServer) -> dict[str, Any]:
     }
 
 
-def _tls(workdir: Path) -> tuple[str, Path, dict[str, str]]:
+def _tls(workdir: Path, names: Sequence[str] = ()) -> tuple[str, Path, dict[str, str]]:
     """Write a CA and server certificate; return CA PEM, CA dir, ``http.tls`` config."""
-    ca, server = ca_and_server_pair()
+    ca, server = ca_and_server_pair(dns_names=names)
     ca_dir = workdir / "ca"
     server_dir = workdir / "tls"
     ca_dir.mkdir(exist_ok=True)
