@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import attrs
 
 from .oci_builder import Entry
-from .trees import tree_snapshot
+from .trees import read_content, tree_snapshot
 
 Path = tuple[str, ...]
 MAX_FOLLOWS = 40
@@ -159,7 +159,7 @@ class Model:
                 None if node.kind == "symlink" else node.mode,
                 node.uid,
                 node.gid,
-                (root / path).read_bytes() if node.kind == "file" else None,
+                read_content(root / path) if node.kind == "file" else None,
                 node.link,
                 None if implicit else node.mtime,
             )

@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from registry_image.core.errors import ResourceError
 from registry_image.core.fetch import FetchedImage, fetch_image
@@ -56,6 +56,7 @@ from registry_image.core.formats import ImageFormat
 from registry_image.core.models import Platform, Tag, Version
 from registry_image.core.plugins import Plugins, new_manager
 
+from ..confine import remove_tree, run_confined
 from ..model import predict
 from ..oci_builder import (
     Compression,
@@ -99,23 +100,44 @@ class Subject:
     plugin: Any
     """The module or object whose hook registers ``format_class``."""
     max_examples: int = MAX_EXAMPLES
+    seed: int | None = None
+    """Hypothesis seed for the generated checks (None: hypothesis's own)."""
 
     @property
     def name(self) -> str:
         return self.format_class.__name__
 
     def write(self, image: FetchedImage, dest: Path) -> ResourceError | None:
-        """Write ``image``; the ``ResourceError`` it raised, if any. Any
-        other exception fails the check."""
+        """Write ``image`` in a confined child process (:mod:`..confine`); the
+        ``ResourceError`` it raised, if any. A write outside DEST, or any
+        other exception, fails the check."""
+        scratch = dest.parent / f"{dest.name}-scratch"
+        scratch.mkdir()
+        format_class = self.format_class
+
+        def write() -> list[str] | None:
+            format_class().write(image, dest)
+            return getattr(image.source, "opened", None)
+
         try:
-            self.format_class().write(image, dest)
-        except ResourceError as error:
-            return error
-        except Exception as exc:
+            outcome = run_confined(write, dest, scratch=scratch)
+        finally:
+            remove_tree(scratch)
+        if outcome.escapes:
+            touched = "; ".join(str(escape) for escape in outcome.escapes)
             raise AssertionError(
-                f"{self.name} raised {type(exc).__name__}, not a ResourceError: {exc}"
-            ) from exc
-        return None
+                f"sandbox ({outcome.mode}): {self.name} wrote outside DEST {dest}: {touched}"
+            )
+        opened = getattr(image.source, "opened", None)
+        if isinstance(opened, list) and isinstance(outcome.value, list):
+            opened.extend(d for d in outcome.value if d not in opened)
+        error = outcome.error
+        if error is None or isinstance(error, ResourceError):
+            return error
+        raise AssertionError(
+            f"{self.name} raised {type(error).__name__}, not a ResourceError: {error}\n"
+            f"{outcome.child_traceback}"
+        )
 
 
 Check = Callable[[Subject, Path], None]
@@ -207,6 +229,8 @@ def _for_all(
     def run(value: T) -> None:
         body(value)
 
+    if subject.seed is not None:
+        run = seed(subject.seed)(run)
     run()
 
 
@@ -389,10 +413,11 @@ def run_format_conformance(
     *,
     promises: Sequence[Check] = (),
     max_examples: int = MAX_EXAMPLES,
+    seed: int | None = None,
 ) -> None:
     """Run every check and promise (each in its own subdirectory of
     ``workdir``); the first failure raises ``AssertionError`` naming its check."""
-    subject = Subject(format_class, plugin, max_examples)
+    subject = Subject(format_class, plugin, max_examples, seed)
     for check in _checks(promises):
         directory = workdir / check.__name__
         directory.mkdir(parents=True)
