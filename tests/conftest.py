@@ -1,3 +1,18 @@
-"""Fixtures shared by every test: real registries from the harness."""
+"""Fixtures shared by every test: real registries from the harness; the
+``root`` marker."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
 
 pytest_plugins = ["tests.harness.fixtures"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.root("why")``: run only as root, else skip saying why."""
+    marker = item.get_closest_marker("root")
+    if marker is not None and os.geteuid() != 0:
+        why = marker.args[0] if marker.args else "it needs root"
+        pytest.skip(f"needs root: {why}")

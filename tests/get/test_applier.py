@@ -10,9 +10,7 @@ import pytest
 from registry_image.core.errors import ImageError
 from registry_image.testing.oci_builder import Entry
 
-from tests.get.helpers import PRIVILEGED, links, mode_of, snapshot, unpack
-
-as_root = pytest.mark.skipif(not PRIVILEGED, reason="needs root (ownership, devices)")
+from tests.get.helpers import links, mode_of, snapshot, unpack
 
 
 def test_files_dirs_and_metadata(tmp_path: Path) -> None:
@@ -48,7 +46,7 @@ def test_directory_mtime_survives_children_written_later(tmp_path: Path) -> None
     assert sorted(os.listdir(tmp_path / "d")) == ["b", "sub"]
 
 
-@as_root
+@pytest.mark.root("owners other than the caller")
 def test_ownership_then_mode_keeps_setuid_and_setgid(tmp_path: Path) -> None:
     unpack(
         tmp_path,
@@ -92,7 +90,7 @@ def test_unprivileged_skips_owners_and_devices_and_keeps_modes(tmp_path: Path) -
     assert (tmp_path / "ro/f").stat().st_uid == os.geteuid()
 
 
-@as_root
+@pytest.mark.root("device nodes")
 def test_devices_and_fifos_as_root(tmp_path: Path) -> None:
     unpack(tmp_path, [[Entry.chardev("null", 1, 3, 0o666), Entry.fifo("pipe", 0o640)]])
     tree = snapshot(tmp_path)
