@@ -1,13 +1,19 @@
 """Fixtures shared by every test: real registries from the harness; the
-``root`` marker."""
+``root`` marker; the hypothesis profile (``HYPOTHESIS_PROFILE``)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from registry_image.testing.profiles import load_profile
 
 pytest_plugins = ["tests.harness.fixtures"]
+PROFILE = load_profile()
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {PROFILE} (HYPOTHESIS_PROFILE=ci|dev|long)"
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

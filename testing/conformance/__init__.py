@@ -2,7 +2,9 @@
 
 - :mod:`.formats`: what every ``in`` format promises
   (:func:`format_conformance_tests` for pytest, :func:`run_format_conformance`
-  outside it), plus promises a format may add (:func:`unpacks_rootfs`);
+  outside it), plus the promises saying how a format's output is read back
+  (:func:`unpacks_rootfs`, :func:`keeps_blobs` with a reader from
+  :mod:`registry_image.testing.readback`);
 - :mod:`.source`: :class:`MemorySource`, the in-memory image source they use.
 """
 
@@ -11,6 +13,7 @@ from .formats import (
     Check,
     Subject,
     format_conformance_tests,
+    keeps_blobs,
     run_format_conformance,
     unpacks_rootfs,
 )
@@ -22,6 +25,7 @@ __all__ = [
     "MemorySource",
     "Subject",
     "format_conformance_tests",
+    "keeps_blobs",
     "run_format_conformance",
     "unpacks_rootfs",
 ]

@@ -126,9 +126,12 @@ def test_conformance_suite_runs_from_the_installed_distribution(
     (tests / "test_conformance.py").write_text(readme_python_block("# test_conformance.py"))
     (tests / "test_installed_conformance.py").write_text(
         "import registry_image_thirdparty_example as example\n"
-        "from registry_image.testing.conformance import format_conformance_tests\n"
+        "from registry_image.testing.conformance import format_conformance_tests, keeps_blobs\n"
+        "from registry_image.testing.readback import manifest_file\n"
         "\n"
-        "test_conformance = format_conformance_tests(example.ManifestOnly, example)\n"
+        "test_conformance = format_conformance_tests(\n"
+        "    example.ManifestOnly, example, promises=[keeps_blobs(manifest_file())]\n"
+        ")\n"
     )
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
@@ -138,7 +141,8 @@ def test_conformance_suite_runs_from_the_installed_distribution(
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(third_party_site), str(tests)])},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{2 * len(FORMAT_CHECKS)} passed" in result.stdout
+    # every check, and the read-back promise, for each of the two formats
+    assert f"{2 * (len(FORMAT_CHECKS) + 1)} passed" in result.stdout
 
 
 def test_the_testing_package_names_its_missing_extras() -> None:
