@@ -104,6 +104,12 @@ def test_broken_plugin_names_its_entry_point(tmp_path: Path, third_party_site: P
         env={**os.environ, "PYTHONPATH": str(site), "REGISTRY_IMAGE_DISABLED_PLUGINS": "broken"},
     )
     assert disabled.returncode == 0, disabled.stderr
+    assert disabled.stderr == ""
+    # The built-ins still load; the broken plugin is simply not there.
+    listed = json.loads(disabled.stdout)
+    assert {"rootfs", "oci", "oci-layout"} <= set(listed["formats"])
+    broken = [plugin for plugin in listed["plugins"] if plugin["name"] == "broken"]
+    assert [plugin["module"] for plugin in broken] == ["None"], broken  # blocked: never imported
 
 
 def readme_python_block(first_line: str) -> str:
