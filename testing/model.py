@@ -26,19 +26,24 @@ import functools
 import itertools
 import os
 import pathlib
+import stat
 from collections.abc import Sequence
 
 import attrs
 
 from .oci_builder import Entry
-from .trees import tree_snapshot
+from .trees import read_content, tree_snapshot
 
 Path = tuple[str, ...]
 MAX_FOLLOWS = 40
 
 
 View = dict[str, tuple[object, ...]]
-"""Relative path -> (kind, mode, uid, gid, content, link target, mtime)."""
+"""Relative path -> (kind, mode, uid, gid, content, link target, mtime in ns, xattrs)."""
+
+KEPT_XATTRS = ("user.", "security.capability")
+"""The extended attributes compared: those a layer may carry and the
+unpacker keeps (``security.*`` only with privilege)."""
 
 
 class ModelUnsafe(Exception):
@@ -55,13 +60,17 @@ class Inode:
     mode: int
     uid: int
     gid: int
-    mtime: int | None  # None: an implicit directory, time not specified
+    mtime: float | None  # None: an implicit directory, time not specified
     content: bytes = b""
     target: str = ""
     number: int = 0
+    xattrs: dict[str, bytes] = attrs.field(factory=dict)
 
 
 _numbers = itertools.count(1)
+# Setting security.* needs CAP_SETFCAP: whether the unpacker keeps them
+# depends on who runs it, not on its ``privileged`` flag.
+_SECURITY_XATTRS = os.geteuid() == 0
 
 
 def clean(name: str) -> Path:
@@ -144,7 +153,8 @@ class Model:
                 node.gid if with_owner else None,
                 node.content if node.kind == "file" else None,
                 node.target or None,
-                node.mtime,
+                None if node.mtime is None else mtime_ns(node.mtime),
+                tuple(sorted(node.xattrs.items())),
             )
         return expected
 
@@ -154,14 +164,16 @@ class Model:
         for path, node in tree_snapshot(root, with_owner=with_owner).items():
             modelled = self.tree.get(tuple(path.split("/")))
             implicit = modelled is not None and modelled.mtime is None
+            real = root / path
             observed[path] = (
                 node.kind,
                 None if node.kind == "symlink" else node.mode,
                 node.uid,
                 node.gid,
-                (root / path).read_bytes() if node.kind == "file" else None,
+                read_content(real) if node.kind == "file" else None,
                 node.link,
-                None if implicit else node.mtime,
+                None if implicit else real.lstat().st_mtime_ns,
+                read_xattrs(real),
             )
         return observed
 
@@ -179,6 +191,11 @@ class Model:
         upper: set[Path] = set()
         for entry in entries:
             self._apply(entry, upper, privileged)
+
+    def apply_entry(self, entry: Entry, upper: set[Path], *, privileged: bool = True) -> None:
+        """Apply one entry of the layer whose paths written so far are ``upper``
+        (updated); raises :class:`ModelUnsafe` or :class:`ModelError`."""
+        self._apply(entry, upper, privileged)
 
     def _remove_lower(self, path: Path, upper: set[Path]) -> None:
         if path not in upper:
@@ -220,9 +237,15 @@ class Model:
         if entry.kind == "hardlink":
             self._hardlink(entry, path, existing)
             return
+        xattrs = {
+            key: value
+            for key, value in entry.xattrs
+            if key.startswith(KEPT_XATTRS) and (_SECURITY_XATTRS or not key.startswith("security."))
+        }
         if existing is not None and existing.kind == "dir" and entry.kind == "dir":
             existing.mode, existing.mtime = entry.mode, entry.mtime
             existing.uid, existing.gid = entry.uid, entry.gid
+            existing.xattrs.update(xattrs)
             return
         if existing is not None:
             self.remove(path)
@@ -235,6 +258,7 @@ class Model:
             content=entry.content if entry.kind == "file" else b"",
             target=entry.linkname if entry.kind == "symlink" else "",
             number=next(_numbers),
+            xattrs=xattrs,
         )
 
     def _hardlink(self, entry: Entry, path: Path, existing: Inode | None) -> None:
@@ -256,6 +280,33 @@ class Model:
         self.tree[path] = target
 
 
+def mtime_ns(mtime: float) -> int:
+    """A tar mtime in nanoseconds, converted as the unpacker converts it."""
+    return int(mtime * 1_000_000_000)
+
+
+def read_xattrs(path: pathlib.Path) -> tuple[tuple[str, bytes], ...]:
+    """The compared extended attributes of ``path`` (not following a symlink);
+    as :func:`~registry_image.testing.trees.read_content` does, an unprivileged
+    owner lends itself read permission for the read (``user.*`` needs it)."""
+    names = sorted(
+        name for name in os.listxattr(path, follow_symlinks=False) if name.startswith(KEPT_XATTRS)
+    )
+
+    def read() -> tuple[tuple[str, bytes], ...]:
+        return tuple((name, os.getxattr(path, name, follow_symlinks=False)) for name in names)
+
+    try:
+        return read()
+    except PermissionError:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        os.chmod(path, mode | stat.S_IRUSR)
+        try:
+            return read()
+        finally:
+            os.chmod(path, mode)
+
+
 def predict(stack: Sequence[Sequence[Entry]], *, privileged: bool = True) -> Model | None:
     """The model after applying every layer of ``stack``; None when applying
     it must fail (an unsafe or malformed entry)."""
@@ -266,6 +317,21 @@ def predict(stack: Sequence[Sequence[Entry]], *, privileged: bool = True) -> Mod
     except (ModelError, ModelUnsafe):
         return None
     return model
+
+
+def failure(stack: Sequence[Sequence[Entry]]) -> str | None:
+    """Why applying ``stack`` must fail: ``"unsafe"`` (it would reach outside
+    the root: an ``UnsafeLayerError``), ``"malformed"`` (it cannot be applied
+    to this tree: an ``ImageError``), or None when it applies."""
+    model = Model()
+    try:
+        for layer in stack:
+            model.apply_layer(layer)
+    except ModelUnsafe:
+        return "unsafe"
+    except ModelError:
+        return "malformed"
+    return None
 
 
 @functools.cache

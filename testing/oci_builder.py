@@ -78,10 +78,16 @@ class Entry:
     mode: int = 0o644
     uid: int = 0
     gid: int = 0
-    mtime: int = DEFAULT_MTIME
+    mtime: float = DEFAULT_MTIME
+    """Seconds; a fraction is written as a PAX ``mtime`` record (PAX layers)."""
     linkname: str = ""
     devmajor: int = 0
     devminor: int = 0
+    xattrs: tuple[tuple[str, bytes], ...] = ()
+    """Extended attributes, as ``SCHILY.xattr.`` PAX records (PAX layers only)."""
+    sparse: tuple[tuple[int, int], ...] = ()
+    """For a file in a GNU layer: the (offset, length) regions holding data,
+    at most 4; the rest of ``content`` must be zeros (holes)."""
 
     @classmethod
     def file(
@@ -92,10 +98,12 @@ class Entry:
         *,
         uid: int = 0,
         gid: int = 0,
-        mtime: int = DEFAULT_MTIME,
+        mtime: float = DEFAULT_MTIME,
+        xattrs: tuple[tuple[str, bytes], ...] = (),
+        sparse: tuple[tuple[int, int], ...] = (),
     ) -> Entry:
-        """A regular file."""
-        return cls(name, "file", content, mode, uid, gid, mtime)
+        """A regular file (a GNU sparse member when ``sparse`` is given)."""
+        return cls(name, "file", content, mode, uid, gid, mtime, xattrs=xattrs, sparse=sparse)
 
     @classmethod
     def dir(
@@ -105,25 +113,26 @@ class Entry:
         *,
         uid: int = 0,
         gid: int = 0,
-        mtime: int = DEFAULT_MTIME,
+        mtime: float = DEFAULT_MTIME,
+        xattrs: tuple[tuple[str, bytes], ...] = (),
     ) -> Entry:
         """A directory."""
-        return cls(name, "dir", b"", mode, uid, gid, mtime)
+        return cls(name, "dir", b"", mode, uid, gid, mtime, xattrs=xattrs)
 
     @classmethod
     def symlink(
-        cls, name: str, target: str, *, uid: int = 0, gid: int = 0, mtime: int = DEFAULT_MTIME
+        cls, name: str, target: str, *, uid: int = 0, gid: int = 0, mtime: float = DEFAULT_MTIME
     ) -> Entry:
         """A symbolic link to ``target``."""
         return cls(name, "symlink", b"", 0o777, uid, gid, mtime, linkname=target)
 
     @classmethod
-    def hardlink(cls, name: str, target: str, *, mtime: int = DEFAULT_MTIME) -> Entry:
+    def hardlink(cls, name: str, target: str, *, mtime: float = DEFAULT_MTIME) -> Entry:
         """A hard link to the earlier member named ``target``."""
         return cls(name, "hardlink", b"", 0o644, mtime=mtime, linkname=target)
 
     @classmethod
-    def fifo(cls, name: str, mode: int = 0o644, *, mtime: int = DEFAULT_MTIME) -> Entry:
+    def fifo(cls, name: str, mode: int = 0o644, *, mtime: float = DEFAULT_MTIME) -> Entry:
         """A named pipe."""
         return cls(name, "fifo", b"", mode, mtime=mtime)
 
@@ -135,13 +144,13 @@ class Entry:
         return cls(name, "chardev", b"", mode, mtime=mtime, devmajor=major, devminor=minor)
 
     @classmethod
-    def whiteout(cls, name: str, *, mtime: int = DEFAULT_MTIME) -> Entry:
+    def whiteout(cls, name: str, *, mtime: float = DEFAULT_MTIME) -> Entry:
         """The whiteout deleting ``name`` from lower layers: ``dir/.wh.base``."""
         parent, _, base = name.rstrip("/").rpartition("/")
         return cls.file(f"{parent}/.wh.{base}" if parent else f".wh.{base}", mtime=mtime)
 
     @classmethod
-    def opaque(cls, dirname: str, *, mtime: int = DEFAULT_MTIME) -> Entry:
+    def opaque(cls, dirname: str, *, mtime: float = DEFAULT_MTIME) -> Entry:
         """The opaque marker hiding lower layers' contents of ``dirname``."""
         return cls.file(f"{dirname.rstrip('/')}/.wh..wh..opq", mtime=mtime)
 
@@ -205,11 +214,24 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def layer_tar(entries: Sequence[Entry], *, tar_format: TarFormat = "pax") -> bytes:
-    """An uncompressed tar of ``entries``, in order; same entries, same bytes."""
+class GnuLayer(list[Entry]):
+    """A layer written in GNU tar format (``././@LongLink`` names, base-256
+    ids, sparse members) rather than PAX; otherwise a plain list of entries."""
+
+
+def layer_tar(entries: Sequence[Entry], *, tar_format: TarFormat | None = None) -> bytes:
+    """An uncompressed tar of ``entries``, in order; same entries, same bytes.
+
+    The format is PAX, or GNU for a :class:`GnuLayer` (or as ``tar_format`` says).
+    """
+    if tar_format is None:
+        tar_format = "gnu" if isinstance(entries, GnuLayer) else "pax"
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=_TAR_FORMATS[tar_format]) as tar:
         for entry in entries:
+            if entry.sparse:
+                _add_sparse(tar, entry)
+                continue
             info = tarfile.TarInfo(entry.name)
             info.type = _TAR_TYPES[entry.kind]
             info.mode = entry.mode
@@ -219,8 +241,46 @@ def layer_tar(entries: Sequence[Entry], *, tar_format: TarFormat = "pax") -> byt
             info.linkname = entry.linkname
             info.devmajor, info.devminor = entry.devmajor, entry.devminor
             info.size = len(entry.content) if entry.kind == "file" else 0
+            if entry.xattrs:
+                info.pax_headers = {
+                    "SCHILY.xattr." + key: value.decode("utf-8", "surrogateescape")
+                    for key, value in entry.xattrs
+                }
             tar.addfile(info, io.BytesIO(entry.content) if entry.kind == "file" else None)
     return buffer.getvalue()
+
+
+def _octal(number: int, digits: int, _format: int) -> bytes:
+    """A tar header number field: octal, NUL-terminated."""
+    return b"%0*o\0" % (digits - 1, number)
+
+
+def _add_sparse(tar: tarfile.TarFile, entry: Entry) -> None:
+    """Append ``entry`` as an old-GNU sparse member (type ``S``): the header
+    maps up to 4 data regions, the data holds only those regions."""
+    if tar.format != tarfile.GNU_FORMAT or len(entry.sparse) > 4:
+        raise ValueError("sparse members need a GNU layer and at most 4 regions")
+    data = b"".join(entry.content[offset : offset + length] for offset, length in entry.sparse)
+    info = tarfile.TarInfo(entry.name)
+    info.type = tarfile.REGTYPE
+    info.mode, info.uid, info.gid = entry.mode, entry.uid, entry.gid
+    info.uname = info.gname = ""
+    info.mtime = int(entry.mtime)
+    info.size = len(data)
+    header = bytearray(info.tobuf(tarfile.GNU_FORMAT, tar.encoding, tar.errors))
+    block = len(header) - tarfile.BLOCKSIZE  # after any ././@LongLink blocks
+    header[block + 156 : block + 157] = tarfile.GNUTYPE_SPARSE
+    for number, (offset, length) in enumerate(entry.sparse):
+        at = block + 386 + 24 * number
+        header[at : at + 12] = _octal(offset, 12, tarfile.GNU_FORMAT)
+        header[at + 12 : at + 24] = _octal(length, 12, tarfile.GNU_FORMAT)
+    header[block + 483 : block + 495] = _octal(len(entry.content), 12, tarfile.GNU_FORMAT)
+    header[block + 148 : block + 156] = b"        "
+    checksum = sum(header[block : block + tarfile.BLOCKSIZE])
+    header[block + 148 : block + 156] = b"%06o\0 " % checksum
+    assert tar.fileobj is not None
+    tar.fileobj.write(bytes(header) + data + bytes(-len(data) % tarfile.BLOCKSIZE))
+    tar.offset += len(header) + len(data) + (-len(data) % tarfile.BLOCKSIZE)
 
 
 def layer_media_type(compression: Compression, media_types: MediaTypeFamily = "oci") -> str:
@@ -317,7 +377,7 @@ def write_image(
 ) -> BuiltImage:
     """Write an image's layer, config and manifest blobs; ``index.json`` is untouched."""
     media_type = layer_media_type(spec.compression, media_types)
-    tars = [layer_tar(entries) for entries in spec.layers]
+    tars = [layer_tar(entries) for entries in spec.layers]  # GnuLayer: GNU format
     layers = [(media_type, compress(tar, spec.compression)) for tar in tars]
     diff_ids = [sha256_digest(tar) for tar in tars]
     return _write_manifest(layout_dir, spec, media_types, layers, diff_ids)

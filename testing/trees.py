@@ -41,6 +41,21 @@ class Node(NamedTuple):
     """``(major, minor)``, for devices only."""
 
 
+def read_content(path: Path) -> bytes:
+    """The bytes of the regular file ``path``, even when its mode forbids
+    reading (an unprivileged owner may still chmod it: the mode is restored,
+    the mtime is untouched)."""
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        os.chmod(path, mode | stat.S_IRUSR)
+        try:
+            return path.read_bytes()
+        finally:
+            os.chmod(path, mode)
+
+
 def tree_snapshot(root: Path, *, with_owner: bool) -> dict[str, Node]:
     """Every path under ``root`` (relative, ``/``-separated, root excluded) -> :class:`Node`.
 
@@ -76,7 +91,7 @@ def full_snapshot(base: Path) -> dict[str, tuple[object, ...]]:
         for name in [".", *dirnames, *filenames]:
             path = Path(directory) / name
             info = path.lstat()
-            content = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
+            content = read_content(path) if stat.S_ISREG(info.st_mode) else None
             link = os.readlink(path) if stat.S_ISLNK(info.st_mode) else None
             key = path.relative_to(base).as_posix()
             result[key] = (
@@ -129,7 +144,7 @@ _KINDS = {
 def _node(path: Path, with_owner: bool) -> Node:
     info = path.lstat()
     kind = _KINDS[stat.S_IFMT(info.st_mode)]
-    content = path.read_bytes() if kind == "file" else None
+    content = read_content(path) if kind == "file" else None
     return Node(
         kind=kind,
         mode=stat.S_IMODE(info.st_mode),

@@ -2,7 +2,9 @@
 
 - :mod:`.formats`: what every ``in`` format promises
   (:func:`format_conformance_tests` for pytest, :func:`run_format_conformance`
-  outside it), plus promises a format may add (:func:`unpacks_rootfs`);
+  outside it), plus the promises saying how a format's output is read back
+  (:func:`unpacks_rootfs`, :func:`keeps_blobs` with a reader from
+  :mod:`registry_image.testing.readback`);
 - :mod:`.auth`: what credentials plugins and challenge answerers promise
   (:func:`credentials_conformance_tests`, :func:`challenge_answerer_conformance_tests`);
 - :mod:`.transports`: what transport wrappers promise
@@ -21,6 +23,7 @@ from .formats import (
     Check,
     Subject,
     format_conformance_tests,
+    keeps_blobs,
     run_format_conformance,
     unpacks_rootfs,
 )
@@ -46,6 +49,7 @@ __all__ = [
     "challenge_answerer_conformance_tests",
     "credentials_conformance_tests",
     "format_conformance_tests",
+    "keeps_blobs",
     "run_format_conformance",
     "run_transport_wrapper_conformance",
     "transport_wrapper_conformance_tests",

@@ -25,15 +25,23 @@ What every format promises (:data:`FORMAT_CHECKS`):
 - the same image written twice gives the same tree (names, types, modes,
   owners, contents, link targets; not times), or the same error.
 
-A format promising more says so with ``promises=``: :func:`unpacks_rootfs`
-checks that a directory of DEST is the tree the in-memory model
-(:mod:`registry_image.testing.model`) predicts for any generated stack, and
-that the write fails exactly when the model refuses the stack.
+A format declares how its output is read back, with ``promises=`` (a
+format declaring none fails): :func:`unpacks_rootfs` checks that a directory
+of DEST is the tree the in-memory model (:mod:`registry_image.testing.model`)
+predicts for any generated stack, that the write fails exactly when the
+model refuses the stack, and that corrupt layers fail; :func:`keeps_blobs`
+reads the blobs back with a reader (:mod:`registry_image.testing.readback`)
+and compares them byte for byte with what was served.
 
-The generated checks run ``max_examples`` hypothesis examples each.
+Blobs served short or with bytes that do not match their digest must fail.
 
-DEST sits in a sandbox that detects writes beside it, not one that prevents
-them: run a format you do not trust as an unprivileged user or in a container.
+Every write runs in a confined child process (:mod:`registry_image.testing.confine`):
+everything but DEST is read-only there where the kernel allows mount
+namespaces, and any write outside DEST fails the check with a message
+naming the path.
+
+The generated checks run the loaded hypothesis profile's ``max_examples``
+(see :mod:`registry_image.testing.profiles`) unless ``max_examples`` is given.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from typing import Any, TypeVar
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 from registry_image.core.errors import ResourceError
 from registry_image.core.fetch import FetchedImage, fetch_image
@@ -56,6 +64,7 @@ from registry_image.core.formats import ImageFormat
 from registry_image.core.models import Platform, Tag, Version
 from registry_image.core.plugins import Plugins, new_manager
 
+from ..confine import remove_tree, run_confined
 from ..model import predict
 from ..oci_builder import (
     Compression,
@@ -68,11 +77,10 @@ from ..oci_builder import (
     layer_media_type,
     layer_tar,
 )
+from ..readback import Reader
 from ..strategies import Stack, hostile_stacks, layer_stacks
 from ..trees import hardlink_groups, sandbox, tree_snapshot
 from .source import MemorySource
-
-MAX_EXAMPLES = 25
 
 # Stacks whose result depends on the order of their layers: a later file
 # replaces an earlier one, a later whiteout removes what came before.
@@ -98,24 +106,49 @@ class Subject:
     format_class: type[ImageFormat]
     plugin: Any
     """The module or object whose hook registers ``format_class``."""
-    max_examples: int = MAX_EXAMPLES
+    max_examples: int | None = None
+    """Examples per generated check; None: the loaded hypothesis profile's
+    (see :mod:`registry_image.testing.profiles`)."""
+    seed: int | None = None
+    """Hypothesis seed for the generated checks (None: hypothesis's own)."""
+    reads_back: bool = False
+    """Whether a promise reads the output back."""
 
     @property
     def name(self) -> str:
         return self.format_class.__name__
 
     def write(self, image: FetchedImage, dest: Path) -> ResourceError | None:
-        """Write ``image``; the ``ResourceError`` it raised, if any. Any
-        other exception fails the check."""
+        """Write ``image`` in a confined child process (:mod:`..confine`); the
+        ``ResourceError`` it raised, if any. A write outside DEST, or any
+        other exception, fails the check."""
+        scratch = dest.parent / f"{dest.name}-scratch"
+        scratch.mkdir()
+        format_class = self.format_class
+
+        def write() -> list[str] | None:
+            format_class().write(image, dest)
+            return getattr(image.source, "opened", None)
+
         try:
-            self.format_class().write(image, dest)
-        except ResourceError as error:
-            return error
-        except Exception as exc:
+            outcome = run_confined(write, dest, scratch=scratch)
+        finally:
+            remove_tree(scratch)
+        if outcome.escapes:
+            touched = "; ".join(str(escape) for escape in outcome.escapes)
             raise AssertionError(
-                f"{self.name} raised {type(exc).__name__}, not a ResourceError: {exc}"
-            ) from exc
-        return None
+                f"sandbox ({outcome.mode}): {self.name} wrote outside DEST {dest}: {touched}"
+            )
+        opened = getattr(image.source, "opened", None)
+        if isinstance(opened, list) and isinstance(outcome.value, list):
+            opened.extend(d for d in outcome.value if d not in opened)
+        error = outcome.error
+        if error is None or isinstance(error, ResourceError):
+            return error
+        raise AssertionError(
+            f"{self.name} raised {type(error).__name__}, not a ResourceError: {error}\n"
+            f"{outcome.child_traceback}"
+        )
 
 
 Check = Callable[[Subject, Path], None]
@@ -141,10 +174,16 @@ def _fetch(source: MemorySource, digest: str, platform: Platform | None = None) 
     return Sample(image, source)
 
 
-def stack_image(workdir: Path, stack: Sequence[Sequence[Entry]], **config: Any) -> Sample:
-    """An image of ``stack`` (gzip layers), fetched from memory."""
+def stack_image(
+    workdir: Path,
+    stack: Sequence[Sequence[Entry]],
+    *,
+    compression: Compression = "gzip",
+    **config: Any,
+) -> Sample:
+    """An image of ``stack``, fetched from memory."""
     layout = workdir / "layout"
-    built = build_image(layout, stack, config=config or None)
+    built = build_image(layout, stack, compression=compression, config=config or None)
     return _fetch(MemorySource.from_layout(layout), built.manifest_digest)
 
 
@@ -196,10 +235,12 @@ def _for_all(
     for value in examples:
         body(value)
 
+    profile = settings()  # the loaded profile: derandomized in CI, longer locally
+
     @settings(
-        max_examples=subject.max_examples,
+        profile,
+        max_examples=subject.max_examples or profile.max_examples,
         deadline=None,
-        database=None,
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
     )
@@ -207,6 +248,8 @@ def _for_all(
     def run(value: T) -> None:
         body(value)
 
+    if subject.seed is not None:
+        run = seed(subject.seed)(run)
     run()
 
 
@@ -263,6 +306,31 @@ def check_refuses_damaged_blobs(subject: Subject, workdir: Path) -> None:
     assert not read, f"{subject.name} read damaged layers {sorted(read)} and did not fail"
 
 
+def check_refuses_truncated_blobs(subject: Subject, workdir: Path) -> None:
+    """Layers served short (a connection cut mid-blob) fail the write with a
+    ``ResourceError``, unless the format never reads layers at all."""
+    single = single_image(workdir)
+    image = single.image
+    source = single.source.truncated({layer.digest for layer in image.layers})
+    sample = Sample(attrs.evolve(image, source=source), source)
+    with sandbox(workdir / "write", DEST) as dest:
+        error = subject.write(sample.image, dest)
+    if error is not None:
+        return
+    read = {layer.digest for layer in image.layers} & set(source.opened)
+    assert not read, f"{subject.name} read truncated layers {sorted(read)} and did not fail"
+
+
+def check_declares_how_its_output_is_read_back(subject: Subject, workdir: Path) -> None:
+    """At least one promise reads the output back (:func:`unpacks_rootfs`,
+    :func:`keeps_blobs`): a format whose output is never checked could write
+    anything."""
+    assert subject.reads_back, (
+        f"{subject.name} declares no read-back: pass promises=[unpacks_rootfs(...)] "
+        "or promises=[keeps_blobs(reader)] (see registry_image.testing.readback)"
+    )
+
+
 def check_any_layer_stack_stays_inside_dest(subject: Subject, workdir: Path) -> None:
     """Generated stacks, benign or hostile: a ``ResourceError`` at most, and
     nothing outside DEST changes."""
@@ -295,6 +363,35 @@ def corrupt_layers(draw: st.DrawFn) -> tuple[str, list[bytes]]:
         bad = compress(draw(st.binary(min_size=1, max_size=2000)), compression)
     else:
         bad = draw(st.binary(max_size=2000))
+    layers = [good, bad] if draw(st.booleans()) else [bad, good]
+    return layer_media_type(compression), layers
+
+
+@st.composite
+def invalid_layers(draw: st.DrawFn) -> tuple[str, list[bytes]]:
+    """A media type, and a good layer and one that is certainly no valid
+    compressed tar, in either order: a gzip or zstd stream cut short, a gzip
+    stream with a bit flipped past its header (the CRC covers the rest),
+    compressed bytes that are not a tar, or bytes that are not compressed.
+    (``corrupt_layers`` may also produce blobs that still decode, such as a
+    bit flipped in a gzip mtime, or an empty blob.)"""
+    compression: Compression = draw(st.sampled_from(["gzip", "zstd"]))
+    good = compress(layer_tar([Entry.file("ok", b"ok")]), compression)
+    data = draw(st.binary(max_size=2000))
+    valid = compress(layer_tar([Entry.dir("d"), Entry.file("d/f", data)]), compression)
+    kinds = ["cut", "not a tar", "garbage"] + (["flipped"] if compression == "gzip" else [])
+    kind = draw(st.sampled_from(kinds))
+    event(f"invalid layer: {compression} {kind}")
+    if kind == "cut":
+        bad = valid[: draw(st.integers(1, len(valid) - 1))]
+    elif kind == "flipped":
+        flipped = bytearray(valid)
+        flipped[draw(st.integers(10, len(flipped) - 1))] ^= 1 << draw(st.integers(0, 7))
+        bad = bytes(flipped)
+    elif kind == "not a tar":
+        bad = compress(b"not a tar archive\n" + draw(st.binary(max_size=2000)), compression)
+    else:
+        bad = b"\x00garbage" + draw(st.binary(max_size=2000))
     layers = [good, bad] if draw(st.booleans()) else [bad, good]
     return layer_media_type(compression), layers
 
@@ -335,6 +432,8 @@ FORMAT_CHECKS: tuple[Check, ...] = (
     check_writes_a_single_image,
     check_writes_a_multi_arch_image,
     check_refuses_damaged_blobs,
+    check_refuses_truncated_blobs,
+    check_declares_how_its_output_is_read_back,
     check_any_layer_stack_stays_inside_dest,
     check_corrupt_layers_fail_cleanly,
     check_is_repeatable,
@@ -370,12 +469,87 @@ def unpacks_rootfs(directory: str = "rootfs") -> Check:
                 assert hardlink_groups(root) == model.link_groups(), "hard links differ"
 
         _for_all(subject, layer_stacks(), body, examples=ORDER_SENSITIVE_STACKS)
+        _corrupt_layers_fail(subject, workdir)
 
     check_unpacks_rootfs.__name__ = f"check_unpacks_{directory}"
+    check_unpacks_rootfs.reads_back = True  # type: ignore[attr-defined]
     return check_unpacks_rootfs
 
 
+def _corrupt_layers_fail(subject: Subject, workdir: Path) -> None:
+    """A format that unpacks layers must fail on one that is no valid
+    compressed tar (cut, bits flipped, not a tar, garbage)."""
+
+    def body(layers: tuple[str, list[bytes]]) -> None:
+        with _scratch(workdir) as scratch:
+            sample = raw_image(scratch, *layers)
+            dest = scratch / DEST
+            dest.mkdir()
+            error = subject.write(sample.image, dest)
+            assert error is not None, f"{subject.name} unpacked a corrupt layer without failing"
+
+    _for_all(subject, invalid_layers(), body)
+
+
+def keeps_blobs(reader: Reader) -> Check:
+    """The promise of a format that stores the image's blobs: ``reader``
+    (see :mod:`registry_image.testing.readback`) reads DEST back, and what it
+    returns (config, layers, manifest: whichever the format keeps) is byte for
+    byte what was served, for generated stacks in gzip and zstd; for layers
+    that are no valid tar the write fails or keeps them unchanged too."""
+
+    def expect(subject: Subject, sample: Sample, dest: Path) -> None:
+        try:
+            written = reader(dest)
+        except (ValueError, KeyError, OSError) as exc:
+            raise AssertionError(f"{subject.name}: the output does not read back: {exc}") from exc
+        image = sample.image
+        kept = [written.config, written.layers, written.manifest]
+        assert any(part is not None for part in kept), "the reader returned nothing to compare"
+        if written.manifest is not None:
+            assert written.manifest == image.manifest.content, "the manifest read back differs"
+        if written.config is not None:
+            assert written.config == image.config_bytes, "the config read back differs"
+        if written.layers is not None:
+            served = tuple(sample.source.blobs[layer.digest] for layer in image.layers)
+            assert len(written.layers) == len(served), (
+                f"{len(written.layers)} layers read back, {len(served)} served"
+            )
+            for number, (got, want) in enumerate(zip(written.layers, served, strict=True), 1):
+                assert got == want, f"layer {number} read back differs from the served blob"
+
+    def check_keeps_blobs(subject: Subject, workdir: Path) -> None:
+        def stacked(case: tuple[Stack, Compression]) -> None:
+            stack, compression = case
+            with _scratch(workdir) as scratch:
+                sample = stack_image(scratch, stack, compression=compression)
+                dest = scratch / DEST
+                dest.mkdir()
+                error = subject.write(sample.image, dest)
+                assert error is None, f"{subject.name} failed on a valid image: {error}"
+                expect(subject, sample, dest)
+
+        def corrupt(layers: tuple[str, list[bytes]]) -> None:
+            with _scratch(workdir) as scratch:
+                sample = raw_image(scratch, *layers)
+                dest = scratch / DEST
+                dest.mkdir()
+                if subject.write(sample.image, dest) is None:
+                    expect(subject, sample, dest)
+
+        compressions: st.SearchStrategy[Compression] = st.sampled_from(["gzip", "zstd"])
+        _for_all(subject, st.tuples(layer_stacks(), compressions), stacked)
+        _for_all(subject, corrupt_layers(), corrupt)
+
+    check_keeps_blobs.reads_back = True  # type: ignore[attr-defined]
+    return check_keeps_blobs
+
+
 # -- running them -------------------------------------------------------------
+
+
+def _reads_back(promises: Sequence[Check]) -> bool:
+    return any(getattr(promise, "reads_back", False) for promise in promises)
 
 
 def _checks(promises: Sequence[Check]) -> tuple[Check, ...]:
@@ -388,11 +562,12 @@ def run_format_conformance(
     workdir: Path,
     *,
     promises: Sequence[Check] = (),
-    max_examples: int = MAX_EXAMPLES,
+    max_examples: int | None = None,
+    seed: int | None = None,
 ) -> None:
     """Run every check and promise (each in its own subdirectory of
     ``workdir``); the first failure raises ``AssertionError`` naming its check."""
-    subject = Subject(format_class, plugin, max_examples)
+    subject = Subject(format_class, plugin, max_examples, seed, _reads_back(promises))
     for check in _checks(promises):
         directory = workdir / check.__name__
         directory.mkdir(parents=True)
@@ -407,11 +582,11 @@ def format_conformance_tests(
     plugin: Any,
     *,
     promises: Sequence[Check] = (),
-    max_examples: int = MAX_EXAMPLES,
+    max_examples: int | None = None,
 ) -> Callable[..., None]:
     """A pytest test function running every check and promise against
     ``format_class`` (registered by ``plugin``), one parametrized case each."""
-    subject = Subject(format_class, plugin, max_examples)
+    subject = Subject(format_class, plugin, max_examples, None, _reads_back(promises))
 
     @pytest.mark.parametrize("check", _checks(promises), ids=lambda check: check.__name__)
     def test_format_conformance(check: Check, tmp_path: Path) -> None:

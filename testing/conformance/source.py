@@ -41,6 +41,14 @@ class MemorySource:
             blobs[digest] = bytes(data)
         return MemorySource(blobs)
 
+    def truncated(self, digests: set[str]) -> MemorySource:
+        """A copy serving only the first half of ``digests``' bytes, as a
+        connection cut short would."""
+        blobs = dict(self.blobs)
+        for digest in digests:
+            blobs[digest] = blobs[digest][: len(blobs[digest]) // 2]
+        return MemorySource(blobs)
+
     def get_manifest(self, reference: str) -> Manifest:
         try:
             content = self.blobs[reference]

@@ -76,14 +76,16 @@ def test_full_versions_compare_plainly(operator: str, version: SemVer, bound: Se
     assert allowed is COMPARISONS[operator](version, bound)
 
 
-@given(st.sampled_from(sorted(COMPARISONS)), any_version, any_version)
+@given(
+    st.sampled_from(sorted(COMPARISONS)),
+    any_version,
+    prereleases.filter(lambda version: bool(version.prerelease)),
+)
 def test_prerelease_bounds_include_prereleases(
     operator: str, version: SemVer, bound: SemVer
 ) -> None:
     """With a pre-release in the constraint, versions compare by plain SemVer
     precedence, pre-releases included."""
-    if not bound.prerelease:
-        return
     allowed = Constraints.parse(f"{operator} {bound}").allows(version)
     assert allowed is COMPARISONS[operator](version, bound)
 

@@ -12,8 +12,6 @@ from registry_image.testing.oci_builder import Entry
 
 from tests.get.helpers import PRIVILEGED, links, mode_of, snapshot, unpack
 
-as_root = pytest.mark.skipif(not PRIVILEGED, reason="needs root (ownership, devices)")
-
 
 def test_files_dirs_and_metadata(tmp_path: Path) -> None:
     unpack(
@@ -48,7 +46,7 @@ def test_directory_mtime_survives_children_written_later(tmp_path: Path) -> None
     assert sorted(os.listdir(tmp_path / "d")) == ["b", "sub"]
 
 
-@as_root
+@pytest.mark.root("owners other than the caller")
 def test_ownership_then_mode_keeps_setuid_and_setgid(tmp_path: Path) -> None:
     unpack(
         tmp_path,

@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from registry_image.core.errors import ImageError, UnsafeLayerError
-from registry_image.testing.model import predict
+from registry_image.testing.model import failure, predict
 from registry_image.testing.oci_builder import Entry
 from registry_image.testing.strategies import hostile_stacks, layer_stacks
 from registry_image.testing.trees import hardlink_groups, sandbox
@@ -27,16 +27,27 @@ from tests.get.helpers import PRIVILEGED, unpack
 SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+ERROR_KINDS: dict[str, type[Exception]] = {"unsafe": UnsafeLayerError, "malformed": ImageError}
+
+
 @SETTINGS
 @given(stack=layer_stacks(), privileged=st.booleans())
 def test_any_layer_stack_matches_the_model(stack: list[list[Entry]], privileged: bool) -> None:
     model = predict(stack)
+    expected_failure = failure(stack)
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         try:
             unpack(root, stack, privileged=privileged and PRIVILEGED)
         except (ImageError, UnsafeLayerError) as exc:
-            assert model is None, f"the unpacker failed where the model did not: {exc}"
+            assert expected_failure is not None, (
+                f"the unpacker failed where the model did not: {exc}"
+            )
+            kind = ERROR_KINDS[expected_failure]
+            assert isinstance(exc, kind), (
+                f"a {expected_failure} stack failed with {type(exc).__name__}: {exc}"
+            )
+            assert str(exc).startswith("layer "), f"error without its layer: {exc}"
             return
         assert model is not None, "the unpacker accepted a stack the model refuses"
         with_owner = privileged and PRIVILEGED

@@ -14,6 +14,12 @@ import attrs
 
 from .registry import RunningRegistry
 
+NO_NETWORK: tuple[str, ...] = (
+    ("unshare", "--net") if os.geteuid() == 0 else ("unshare", "--net", "--map-current-user")
+)
+"""A ``prefix`` running the command in an empty network namespace, as root
+or as an ordinary user (who needs a user namespace for it)."""
+
 
 @attrs.frozen
 class ResourceRun:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import tarfile
 from pathlib import Path
@@ -390,15 +391,25 @@ def test_umoci_unpack_matches_the_entries(tmp_path: Path) -> None:
     ]
     build_image(tmp_path / "layout", [lower, upper])
     raw_unpack(tmp_path / "layout", "latest", tmp_path / "rootfs")
-    passwd = Node("file", 0o600, 12, 34, 11, sha256_digest(b"root:x:0:0\n")[7:], None, 2000, None)
+
+    def owned(uid: int, gid: int) -> tuple[int, int]:
+        """As root umoci keeps the tar's owners; --rootless gives everything to the caller."""
+        return (uid, gid) if os.geteuid() == 0 else (os.geteuid(), os.getegid())
+
+    passwd = Node(
+        "file", 0o600, *owned(12, 34), 11, sha256_digest(b"root:x:0:0\n")[7:], None, 2000, None
+    )
+    root = owned(0, 0)
     assert tree_snapshot(tmp_path / "rootfs", with_owner=True) == {
-        "etc": Node("dir", 0o750, 0, 0, None, None, None, 1000, None),
+        "etc": Node("dir", 0o750, *root, None, None, None, 1000, None),
         "etc/passwd": passwd,
         "etc/passwd-": passwd,
-        "etc/link": Node("symlink", 0o777, 0, 0, None, None, "passwd", 3000, None),
-        "opaque": Node("dir", 0o755, 0, 0, None, None, None, 4000, None),
-        "opaque/new": Node("file", 0o644, 0, 0, 3, sha256_digest(b"new")[7:], None, 7000, None),
-        "pipe": Node("fifo", 0o640, 0, 0, None, None, None, 5000, None),
-        "suid": Node("file", 0o4755, 0, 0, 10, sha256_digest(b"#!/bin/sh\n")[7:], None, 6000, None),
+        "etc/link": Node("symlink", 0o777, *root, None, None, "passwd", 3000, None),
+        "opaque": Node("dir", 0o755, *root, None, None, None, 4000, None),
+        "opaque/new": Node("file", 0o644, *root, 3, sha256_digest(b"new")[7:], None, 7000, None),
+        "pipe": Node("fifo", 0o640, *root, None, None, None, 5000, None),
+        "suid": Node(
+            "file", 0o4755, *root, 10, sha256_digest(b"#!/bin/sh\n")[7:], None, 6000, None
+        ),
     }
     assert hardlink_groups(tmp_path / "rootfs") == {frozenset({"etc/passwd", "etc/passwd-"})}

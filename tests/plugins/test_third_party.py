@@ -86,6 +86,12 @@ def test_broken_plugin_names_its_entry_point(tmp_path: Path, third_party_site: P
         env={**os.environ, "PYTHONPATH": str(site), "REGISTRY_IMAGE_DISABLED_PLUGINS": "broken"},
     )
     assert disabled.returncode == 0, disabled.stderr
+    assert disabled.stderr == ""
+    # The built-ins still load; the broken plugin is simply not there.
+    listed = json.loads(disabled.stdout)
+    assert {"rootfs", "oci", "oci-layout"} <= set(listed["formats"])
+    broken = [plugin for plugin in listed["plugins"] if plugin["name"] == "broken"]
+    assert [plugin["module"] for plugin in broken] == ["None"], broken  # blocked: never imported
 
 
 def readme_python_block(first_line: str) -> str:
@@ -108,9 +114,12 @@ def test_conformance_suite_runs_from_the_installed_distribution(
     (tests / "test_conformance.py").write_text(readme_python_block("# test_conformance.py"))
     (tests / "test_installed_conformance.py").write_text(
         "import registry_image_thirdparty_example as example\n"
-        "from registry_image.testing.conformance import format_conformance_tests\n"
+        "from registry_image.testing.conformance import format_conformance_tests, keeps_blobs\n"
+        "from registry_image.testing.readback import manifest_file\n"
         "\n"
-        "test_conformance = format_conformance_tests(example.ManifestOnly, example)\n"
+        "test_conformance = format_conformance_tests(\n"
+        "    example.ManifestOnly, example, promises=[keeps_blobs(manifest_file())]\n"
+        ")\n"
     )
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
@@ -120,7 +129,8 @@ def test_conformance_suite_runs_from_the_installed_distribution(
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(third_party_site), str(tests)])},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{2 * len(FORMAT_CHECKS)} passed" in result.stdout
+    # every check, and the read-back promise, for each of the two formats
+    assert f"{2 * (len(FORMAT_CHECKS) + 1)} passed" in result.stdout
 
 
 def test_the_testing_package_names_its_missing_extras() -> None:

@@ -25,7 +25,7 @@ from tests.harness import skopeo
 from tests.harness.fixtures import unique_repo
 from tests.harness.proxy import RegistryProxy
 from tests.harness.registry import RunningRegistry, start_registry
-from tests.harness.resource import run_resource, source_for
+from tests.harness.resource import ResourceRun, run_resource, source_for
 from tests.harness.token_server import TokenPolicy
 from tests.harness.umoci import raw_unpack
 
@@ -338,6 +338,13 @@ def registry_with_reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
 
 
 def failed_out(registry: RunningRegistry, repo: str, src: Path, **source: object) -> str:
+    return failed_out_run(registry, repo, src, **source).error_line
+
+
+def failed_out_run(
+    registry: RunningRegistry, repo: str, src: Path, **source: object
+) -> ResourceRun:
+    """``out`` that must fail: exit 1, nothing on stdout."""
     request = {
         "source": source_for(registry, repo, tag="t", **source),
         "params": {"image": "image"},
@@ -345,7 +352,7 @@ def failed_out(registry: RunningRegistry, repo: str, src: Path, **source: object
     result = run_resource("out", request, str(src))
     assert result.returncode == 1, result.stdout
     assert result.stdout == ""
-    return result.error_line
+    return result
 
 
 @pytest.mark.parametrize("auth", ["basic", "token"])
@@ -353,8 +360,9 @@ def test_wrong_password(tmp_path: Path, auth: str, request: pytest.FixtureReques
     registry: RunningRegistry = request.getfixturevalue(f"registry_{auth}")
     repo = unique_repo()
     build_image(tmp_path / "src" / "image", LAYERS)
-    line = failed_out(registry, repo, tmp_path / "src", password="wrong-password")
-    assert "wrong-password" not in line
+    run = failed_out_run(registry, repo, tmp_path / "src", password="wrong-password")
+    line = run.error_line
+    assert "wrong-password" not in run.stderr
     assert f"{registry.host}" in line and "'ci-user'" in line
     assert ("authentication failed" in line) or ("refused access" in line)
     assert tags_of(registry, repo) is None
@@ -363,13 +371,14 @@ def test_wrong_password(tmp_path: Path, auth: str, request: pytest.FixtureReques
 def test_read_only_user_cannot_push(tmp_path: Path, registry_with_reader: RunningRegistry) -> None:
     repo = unique_repo()
     build_image(tmp_path / "src" / "image", LAYERS)
-    line = failed_out(
+    run = failed_out_run(
         registry_with_reader, repo, tmp_path / "src", username="reader", password="reader-pass"
     )
+    line = run.error_line
     assert line.startswith("error: pushing image failed: ")
     assert "'reader'" in line and "pull,push" in line and repo in line
     assert line.endswith("these credentials may pull but not push")
-    assert "reader-pass" not in line
+    assert "reader-pass" not in run.stderr
     assert tags_of(registry_with_reader, repo) is None
 
 

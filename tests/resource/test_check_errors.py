@@ -13,7 +13,7 @@ from tests.harness import skopeo
 from tests.harness.fixtures import unique_repo
 from tests.harness.ports import free_port
 from tests.harness.registry import RunningRegistry
-from tests.harness.resource import ResourceRun, run_resource, source_for
+from tests.harness.resource import NO_NETWORK, ResourceRun, run_resource, source_for
 
 SECRET = "pa55-Wr0ng-s3cret"
 
@@ -122,7 +122,7 @@ def test_unknown_host() -> None:
         "username": "u",
         "password": SECRET,
     }
-    result = run_resource("check", {"source": source}, prefix=("unshare", "--net"))
+    result = run_resource("check", {"source": source}, prefix=NO_NETWORK)
     assert_fails_with(
         result, "cannot reach no-such-registry.invalid: unknown host (name does not resolve)"
     )
