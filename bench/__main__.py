@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import check_semver, get_image, put_image
+from bench import check_cpu, check_semver, get_image, put_image
 from bench.get_image import GetSettings, Network
 from bench.images import ImageShape
 from bench.put_image import PutSettings
@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows += get_image.run(GetSettings(QUICK_SHAPE, args.runs, networks, args.workdir), log=False)
     print("put_image ...", flush=True)
     rows += put_image.run(PutSettings(QUICK_SHAPE, args.runs, networks, args.workdir), log=False)
+    print("check_cpu ...", flush=True)
+    rows += check_cpu.run(max(args.runs, 5), args.workdir, log=False)
     print("check_semver ...", flush=True)
     rows += check_semver.run(
         check_semver.CheckSettings(tags=100, runs=args.runs, rtt_ms=(0.0, 20.0)), log=False

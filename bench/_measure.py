@@ -3,9 +3,11 @@
     python -P bench/_measure.py STDIN_FILE COMMAND [ARG...]
 
 ``STDIN_FILE`` (``-`` for none) is fed to the command. One JSON object is
-printed on stdout: ``seconds``, ``peak_rss_kib`` (``ru_maxrss`` from
-``wait4``: the command's process, or the largest of the descendants it
-waited for) and ``returncode``; the command's stderr is passed on.
+printed on stdout: ``seconds``, ``cpu_seconds`` (user + system time of the
+command's process and the descendants it waited for, from ``wait4``),
+``peak_rss_kib`` (``ru_maxrss`` from ``wait4``: the command's process, or
+the largest of the descendants it waited for) and ``returncode``; the
+command's stderr is passed on.
 
 Run it as a script with ``-P``: the repository root must not be on
 ``sys.path``, where its ``resource/`` folder would hide the standard
@@ -45,6 +47,7 @@ def main(argv: list[str]) -> int:
     sys.stderr.buffer.write(errors)
     report = {
         "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "peak_rss_kib": usage.ru_maxrss,
         "returncode": process.returncode,
     }

@@ -50,12 +50,16 @@ class Sample:
     peak_rss_kib: int | None
     """The largest peak RSS among the commands; None when not measured
     (code timed in this process)."""
+    cpu_seconds: float | None = None
+    """User + system CPU time of the commands' processes; None when not
+    measured."""
 
 
 def measure(commands: Sequence[Command]) -> Sample:
     """Run ``commands`` in order (a pipeline of tools); their total wall
     time and the largest peak RSS. ``BenchError`` when one fails."""
     seconds = 0.0
+    cpu = 0.0
     peak = 0
     for command in commands:
         completed = subprocess.run(
@@ -79,8 +83,9 @@ def measure(commands: Sequence[Command]) -> Sample:
                 f"{command.text} exited {report['returncode']}:\n{completed.stderr[-4000:]}"
             )
         seconds += float(report["seconds"])
+        cpu += float(report["cpu_seconds"])
         peak = max(peak, int(report["peak_rss_kib"]))
-    return Sample(seconds, peak)
+    return Sample(seconds, peak, cpu)
 
 
 @attrs.frozen
@@ -99,6 +104,12 @@ class Timing:
     def median(self) -> float:
         """The median wall time, seconds."""
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float | None:
+        """The median CPU time (user + system), seconds; None when not measured."""
+        measured = [s.cpu_seconds for s in self.samples if s.cpu_seconds is not None]
+        return statistics.median(measured) if measured else None
 
     @property
     def best(self) -> float:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, Final
 
 import attrs
@@ -377,7 +377,11 @@ def _make_converter() -> cattrs.Converter:
     return converter
 
 
-_converter = _make_converter()
+@cache
+def _converter() -> cattrs.Converter:
+    # Built on first use: its structure functions are generated code, and a
+    # tag-mode check, which only HEADs a manifest, never needs them.
+    return _make_converter()
 
 
 def _format_error(exc: BaseException, type_: type | None) -> str:
@@ -411,14 +415,14 @@ def structure(data: Any, model: type[Any], what: str) -> Any:
     if not isinstance(data, dict):
         raise ImageError(f"{what} is not a JSON object")
     try:
-        return _converter.structure(data, model)
+        return _converter().structure(data, model)
     except Exception as exc:
         raise ImageError(f"{what}: {_describe(exc)}") from None
 
 
 def unstructure(instance: Any) -> Any:
     """Plain JSON data for a model (fields left at their defaults omitted)."""
-    return _converter.unstructure(instance)
+    return _converter().unstructure(instance)
 
 
 def parse_json(content: bytes, what: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ names) are blocked.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -54,9 +54,30 @@ def _distribution_name(entry_point: EntryPoint) -> str:
     return f"{dist.name} {dist.version}" if dist else "unknown distribution"
 
 
-def _load_entry_points(manager: pluggy.PluginManager) -> dict[str, str]:
+class _Origins(Mapping[str, str]):
+    """Entry-point name -> "distribution version", read only when asked:
+    a distribution's name and version come from parsing its whole metadata
+    file (for ours, the README too), which no command needs."""
+
+    def __init__(self) -> None:
+        self._entry_points: dict[str, EntryPoint] = {}
+
+    def add(self, entry_point: EntryPoint) -> None:
+        self._entry_points[entry_point.name] = entry_point
+
+    def __getitem__(self, name: str) -> str:
+        return _distribution_name(self._entry_points[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entry_points)
+
+    def __len__(self) -> int:
+        return len(self._entry_points)
+
+
+def _load_entry_points(manager: pluggy.PluginManager) -> Mapping[str, str]:
     """Register every entry point of our group; return name -> distribution."""
-    origins: dict[str, str] = {}
+    origins = _Origins()
     blocked = disabled_plugins()
     for name in blocked:
         manager.set_blocked(name)
@@ -71,7 +92,7 @@ def _load_entry_points(manager: pluggy.PluginManager) -> dict[str, str]:
                 f"plugin {entry_point.name!r} ({entry_point.value}, from "
                 f"{_distribution_name(entry_point)}) failed to load: {exc}"
             ) from exc
-        origins[entry_point.name] = _distribution_name(entry_point)
+        origins.add(entry_point)
     return origins
 
 
@@ -79,11 +100,11 @@ class Plugins:
     """The loaded plugins, looked up by name or scheme."""
 
     def __init__(
-        self, manager: pluggy.PluginManager, origins: dict[str, str] | None = None
+        self, manager: pluggy.PluginManager, origins: Mapping[str, str] | None = None
     ) -> None:
         self.manager = manager
         #: entry-point name -> "distribution version", for plugins from entry points
-        self.origins = origins or {}
+        self.origins: Mapping[str, str] = origins or {}
         self.formats: dict[str, type[ImageFormat]] = self._by_key(
             manager.hook.registry_image_register_formats(), "name", "format"
         )
@@ -212,7 +233,7 @@ class Plugins:
 
 def new_manager(
     plugins: Iterable[ModuleType | object] = (), *, entry_points: bool = True
-) -> tuple[pluggy.PluginManager, dict[str, str]]:
+) -> tuple[pluggy.PluginManager, Mapping[str, str]]:
     """A plugin manager with our hook specs, the given plugins and (unless
     ``entry_points=False``, as tests do) every installed entry point; and the
     distribution each entry-point plugin came from."""
@@ -220,7 +241,7 @@ def new_manager(
     manager.add_hookspecs(hookspecs)
     for plugin in plugins:
         manager.register(plugin)
-    origins = _load_entry_points(manager) if entry_points else {}
+    origins: Mapping[str, str] = _load_entry_points(manager) if entry_points else {}
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:

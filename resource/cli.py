@@ -21,10 +21,7 @@ from registry_image.core.errors import ResourceError
 from registry_image.core.models import CheckRequest
 from registry_image.core.plugins import load_plugins
 
-from .check import check
-from .get import run_in
 from .nesting import MAX_REQUEST_DEPTH, nested_deeper_than
-from .put import run_out
 
 USAGE = (
     "usage: registry-image check | in DEST | out SRC  (request JSON on stdin)\n"
@@ -49,12 +46,30 @@ def _configure_logging(debug: bool, stream: TextIO) -> None:
     root.propagate = False
 
 
+# Each command imports its own module when it runs: Concourse starts a
+# process per check, and a check must not pay for importing in's and out's.
+
+
 def run_check(stdin_text: str, args: Sequence[str]) -> Any:
+    from .check import check
+
     plugins = load_plugins()
     request = plugins.resolve_request(
         parse_request(stdin_text, CheckRequest, **plugins.request_keys())
     )
     return unstructure(check(request, plugins))
+
+
+def run_in(stdin_text: str, args: Sequence[str]) -> Any:
+    from .get import run_in as run
+
+    return run(stdin_text, args)
+
+
+def run_out(stdin_text: str, args: Sequence[str]) -> Any:
+    from .put import run_out as run
+
+    return run(stdin_text, args)
 
 
 def describe_plugins() -> dict[str, Any]:

@@ -154,6 +154,9 @@ class Pusher:
             if self.registry.head_manifest(manifest.digest) is None:
                 self._put_manifest(manifest, manifest.digest)
         for tag in tags:
+            if self._tagged(tag, image.root):
+                log.info("%s: already %s", tag, image.root.digest)
+                continue
             self._put_manifest(image.root, tag)
         self.report.seconds = time.monotonic() - started
         return self.report
@@ -393,6 +396,13 @@ class Pusher:
             )
 
     # -- manifests ----------------------------------------------------------
+
+    def _tagged(self, tag: str, manifest: Manifest) -> bool:
+        """Whether ``tag`` already names ``manifest``. A re-push of an
+        unchanged image then costs HEADs only; a PUT of the same manifest
+        would change nothing, but the registry re-checks every blob it names."""
+        current = self.registry.head_manifest(tag)
+        return current is not None and current.digest == manifest.digest
 
     def _put_manifest(self, manifest: Manifest, reference: str) -> None:
         response = self.registry.request(

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from registry_image.core.fetch import FetchedImage
+if TYPE_CHECKING:
+    from registry_image.core.fetch import FetchedImage
 
 _GO_HTML_ESCAPES = {
     "&": "\\u0026",

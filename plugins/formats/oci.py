@@ -19,14 +19,16 @@ member.
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from registry_image.api import BlobFile, Descriptor, FetchedImage, ImageFormat, LayerRef, hookimpl
+from registry_image.api import Descriptor, ImageFormat, hookimpl
 from registry_image.core.reference import parse_repository
 
 from .files import write_labels
+
+if TYPE_CHECKING:
+    from registry_image.api import BlobFile, FetchedImage
 
 ARCHIVE_NAME = "image.tar"
 
@@ -48,58 +50,17 @@ def repo_tag(image: FetchedImage) -> str:
     return f"{parse_repository(image.repository).name}:{image.tag}"
 
 
-def _member(name: str, size: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = size
-    info.mode = 0o644
-    info.mtime = 0
-    return info
-
-
-class _TarLayout:
-    """Writes a tar archive as ``tarfile`` does (PAX format), except that a
-    member's data may be left as a hole to fill later (``reserve``)."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self.offset = 0
-
-    def _header(self, name: str, size: int) -> None:
-        header = _member(name, size).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-        self._out.write(header)
-        self.offset += len(header)
-
-    def _padding(self, size: int) -> int:
-        return -size % tarfile.BLOCKSIZE
-
-    def add(self, name: str, data: bytes) -> None:
-        """A member holding ``data``."""
-        self._header(name, len(data))
-        self._out.write(data + bytes(self._padding(len(data))))
-        self.offset += len(data) + self._padding(len(data))
-
-    def reserve(self, name: str, size: int) -> int:
-        """A member of ``size`` bytes whose data is written later; its offset."""
-        self._header(name, size)
-        start = self.offset
-        self.offset += size + self._padding(size)
-        self._out.seek(self.offset)
-        return start
-
-    def close(self) -> None:
-        """The end-of-archive blocks, padded to a whole record (as ``tarfile``)."""
-        end = bytes(2 * tarfile.BLOCKSIZE)
-        self.offset += len(end)
-        end += bytes(-self.offset % tarfile.RECORDSIZE)
-        self._out.write(end)
-
-
 class OciFormat:
     """Writes ``image.tar`` (docker-save form) and ``labels.json``."""
 
     name: ClassVar[str] = "oci"
 
     def write(self, image: FetchedImage, dest: Path) -> None:
+        # Imported here: every command loads this plugin, only a get writes.
+        from registry_image.api import BlobFile, LayerRef
+
+        from .tarlayout import TarLayout
+
         config_name = image.config.digest
         layer_names = [layer_file_name(layer) for layer in image.layers]
         manifest = [
@@ -113,7 +74,7 @@ class OciFormat:
         path = dest / ARCHIVE_NAME
         blobs: list[BlobFile] = []
         with path.open("wb") as out:
-            archive = _TarLayout(out)
+            archive = TarLayout(out)
             archive.add(config_name, image.config_bytes)
             written: set[str] = set()
             count = len(image.layers)

@@ -21,18 +21,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from registry_image.api import (
-    BlobFile,
     Descriptor,
-    FetchedImage,
     ImageError,
     ImageFormat,
     Manifest,
     MediaType,
     hookimpl,
 )
+
+if TYPE_CHECKING:
+    from registry_image.api import BlobFile, FetchedImage
 
 LAYOUT_DIR = "oci"
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -66,6 +67,9 @@ class _Layout:
             path.write_bytes(content)
 
     def add_blob(self, descriptor: Descriptor, label: str | None) -> None:
+        # Imported here: every command loads this plugin, only a get fetches.
+        from registry_image.api import BlobFile
+
         path = self._path(descriptor.digest)
         if path is not None:
             self._pending.append(BlobFile(descriptor, path, label))

@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from registry_image.core import hookimpl
-from registry_image.core.fetch import FetchedImage
 from registry_image.core.formats import ImageFormat
 from registry_image.core.oci import RuntimeConfig
-from registry_image.core.unpack import Unpacker, apply_layer
 
 from .files import go_json, write_labels
+
+if TYPE_CHECKING:
+    from registry_image.core.fetch import FetchedImage
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ class RootfsFormat:
     name: ClassVar[str] = "rootfs"
 
     def write(self, image: FetchedImage, dest: Path) -> None:
+        # Imported here: every command loads this plugin, only a get unpacks.
+        from registry_image.core.unpack import Unpacker, apply_layer
+
         rootfs = dest / "rootfs"
         rootfs.mkdir()
         with Unpacker(rootfs) as unpacker:

@@ -92,6 +92,34 @@ def test_large_blob_goes_in_contiguous_chunks(
     assert len(proxy.requests("POST", UPLOAD)) == 2  # the layer and the config
 
 
+def test_pushing_an_unchanged_image_again_sends_heads_only(
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
+) -> None:
+    repo = unique_repo()
+    with layout_image(tmp_path, [1000, 2000], "unchanged") as image:
+        push(proxy, repo, image)
+        assert len(proxy.requests("PUT", r"/manifests/t$")) == 1
+        proxy.clear()
+        report = push(proxy, repo, image).report
+        assert_pushed(registry_anonymous, repo, image)
+    methods = {record.method for record in proxy.records if record.path != "/v2/"}
+    assert methods == {"HEAD"}
+    assert len(proxy.requests("HEAD", r"/manifests/t$")) == 1
+    assert report.manifests_put == 0
+
+
+def test_a_moved_tag_is_put_again(
+    tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
+) -> None:
+    repo = unique_repo()
+    with layout_image(tmp_path / "before", [1000], "before") as before:
+        push(proxy, repo, before)
+    with layout_image(tmp_path / "after", [1000], "after") as after:
+        push(proxy, repo, after)
+        assert_pushed(registry_anonymous, repo, after)
+    assert len(proxy.requests("PUT", r"/manifests/t$")) == 2
+
+
 def test_second_push_uploads_no_blob_bytes(
     tmp_path: Path, proxy: RegistryProxy, registry_anonymous: RunningRegistry
 ) -> None:
