@@ -81,14 +81,18 @@ from registry_image.api import Credentials
 from registry_image.testing.conformance import (
     credentials_conformance_tests,
     format_conformance_tests,
+    keeps_blobs,
     transport_wrapper_conformance_tests,
 )
+from registry_image.testing.readback import manifest_file
 
 import registry_image_manifest_only as manifest_only
 import registry_image_request_counter as request_counter
 import registry_image_token_file as token_file
 
-test_format = format_conformance_tests(manifest_only.ManifestOnly, manifest_only)
+test_format = format_conformance_tests(
+    manifest_only.ManifestOnly, manifest_only, promises=[keeps_blobs(manifest_file())]
+)
 test_wrapper = transport_wrapper_conformance_tests(
     request_counter.CountingTransport, request_counter
 )
@@ -121,7 +125,10 @@ def test_examples_pass_their_conformance_suites(tmp_path: Path, examples_site: P
         TRANSPORT_WRAPPER_CHECKS,
     )
 
-    expected = len(FORMAT_CHECKS) + len(TRANSPORT_WRAPPER_CHECKS) + len(CREDENTIALS_CHECKS)
+    promises = 1  # keeps_blobs
+    expected = (
+        len(FORMAT_CHECKS) + promises + len(TRANSPORT_WRAPPER_CHECKS) + len(CREDENTIALS_CHECKS)
+    )
     assert f"{expected} passed" in result.stdout
 
 
