@@ -146,12 +146,16 @@ class Registry:
         if self.settings.insecure or self.repository.allows_plain_http:
             schemes.append("http")
         first_error: RegistryError | None = None
+        speaks_no_tls = False
         for scheme in schemes:
             base = f"{scheme}://{self.host}"
             try:
                 response = self._transport(scheme).request("GET", f"{base}/v2/")
             except TransportError as exc:
-                first_error = first_error or RegistryError(str(exc))
+                # A host that does not speak TLS says more over plain http.
+                if first_error is None or speaks_no_tls:
+                    first_error = RegistryError(str(exc))
+                speaks_no_tls = exc.reason.startswith("TLS error")
                 continue
             with response:
                 read_prefix(response, MAX_PING_BYTES)  # let the connection be reused
@@ -160,10 +164,12 @@ class Registry:
                 return base
             if response.status < 400:
                 return base
-            first_error = first_error or RegistryError(
-                f"{self.host} does not look like a registry: "
-                f"GET /v2/ answered HTTP {response.status}"
-            )
+            if first_error is None or speaks_no_tls:
+                first_error = RegistryError(
+                    f"{self.host} does not look like a registry: "
+                    f"GET /v2/ answered HTTP {response.status}"
+                )
+            speaks_no_tls = False
         assert first_error is not None
         raise first_error
 

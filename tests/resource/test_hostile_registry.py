@@ -290,3 +290,24 @@ def test_a_port_out_of_range_is_one_clear_line(port: str) -> None:
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_redirects_that_never_end_are_one_clear_line() -> None:
+    with HostileRegistry() as registry:
+        registry.route(
+            "GET", "/v2/(.*)", lambda h, m: send(h, 302, b"", {"Location": f"/v2/loop{m[1]}"})
+        )
+        run = run_limited("check", check_request(registry, tag="latest"))
+    assert one_error_line(run) == f"error: {registry.host}: too many redirects"
+    assert len(registry.requests("/v2/")) <= 31  # requests' own bound: 30 redirects
+
+
+def test_a_plain_http_host_that_is_no_registry_says_so_not_tls() -> None:
+    """https is tried first; when the host speaks no TLS, the answer over
+    plain http is what the error reports."""
+    with HostileRegistry() as registry:
+        registry.route("GET", "/v2/", lambda h, m: send(h, 404, b"<html>not here</html>"))
+        run = run_limited("check", check_request(registry, tag="latest"))
+    assert one_error_line(run) == (
+        f"error: {registry.host} does not look like a registry: GET /v2/ answered HTTP 404"
+    )
