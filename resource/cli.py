@@ -73,8 +73,10 @@ def run_out(stdin_text: str, args: Sequence[str]) -> Any:
 
 
 def describe_plugins() -> dict[str, Any]:
-    """Which plugins are loaded, from which distribution, providing what."""
+    """Which plugins are loaded, from which distribution, providing what;
+    and which were blocked (``REGISTRY_IMAGE_DISABLED_PLUGINS``), never imported."""
     plugins = load_plugins()
+    named = sorted(plugins.manager.list_name_plugin())
     return {
         "plugins": [
             {
@@ -82,9 +84,10 @@ def describe_plugins() -> dict[str, Any]:
                 "module": getattr(plugin, "__name__", repr(plugin)),
                 "distribution": plugins.origins.get(name),
             }
-            for name, plugin in sorted(plugins.manager.list_name_plugin())
-            if plugin is not None  # blocked through REGISTRY_IMAGE_DISABLED_PLUGINS
+            for name, plugin in named
+            if plugin is not None
         ],
+        "disabled": [name for name, plugin in named if plugin is None],
         "formats": sorted(plugins.formats),
         "transports": sorted(plugins.transports),
     }

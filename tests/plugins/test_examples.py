@@ -73,6 +73,7 @@ def test_examples_are_listed_and_can_be_disabled(examples_site: Path) -> None:
     )
     names = {plugin["name"] for plugin in disabled.json()["plugins"]}
     assert "token_file" not in names and "request_counter" in names
+    assert "token_file" in disabled.json()["disabled"]
     assert "manifest-only" not in disabled.json()["formats"]
 
 
