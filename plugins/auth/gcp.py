@@ -20,6 +20,8 @@ and never logged.
 from __future__ import annotations
 
 import logging
+import os
+import re
 from urllib.parse import urlsplit
 
 from registry_image.api import AuthError, Credentials, hookimpl
@@ -30,6 +32,8 @@ EXTRA_HINT = "pip install 'registry-image-resource[gcp]'"
 USERNAME = "oauth2accesstoken"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 MAX_DETAIL_CHARS = 200
+
+_QUERY = re.compile(r"\?[^\s]*")
 
 _TOKENS: dict[str, Credentials | None] = {}
 
@@ -66,7 +70,10 @@ def _default_credentials(registry: str) -> Credentials | None:
     try:
         credentials, _ = google.auth.default(scopes=SCOPES, request=request)
     except errors.DefaultCredentialsError as exc:
-        if type(exc) is errors.DefaultCredentialsError:
+        # Nothing found is no error (public images); a key file named but
+        # unusable, or anything else that is broken, is.
+        named = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if type(exc) is errors.DefaultCredentialsError and not named:
             log.debug("%s: no Google default credentials; trying without", registry)
             return None
         raise AuthError(f"Google ({registry}): default credentials: {_line(exc)}") from None
@@ -81,6 +88,7 @@ def _default_credentials(registry: str) -> Credentials | None:
 
 
 def _line(exc: BaseException) -> str:
-    """The first line of an SDK error, bounded (SDK messages run long)."""
+    """The first line of an SDK error, without URL queries, bounded (SDK
+    messages run long)."""
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return " ".join(text.split())[:MAX_DETAIL_CHARS]
+    return " ".join(_QUERY.sub("", text).split())[:MAX_DETAIL_CHARS]
