@@ -28,7 +28,8 @@ COPY resource/ resource/
 COPY testing/ testing/
 # Build our wheel and the wheels of its dependencies, then install them into
 # a venv that holds nothing else: no pip, no setuptools, no sources. The
-# [cloud] extra brings the AWS SDK (botocore) for ECR, as the Go image has it.
+# [cloud] extra brings the cloud SDKs' credential chains: botocore for ECR and
+# azure-identity for ACR, as the Go image has them, and google-auth for GCR.
 # zstandard's wheel also carries a cffi backend (12 MB) that cannot load
 # without cffi, which is not installed; its C extension is the one in use.
 RUN python3 -m venv /build/venv \
