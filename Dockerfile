@@ -15,6 +15,9 @@ FROM ${BASE_IMAGE} AS builder
 ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_CERT
+# Which extras: every cloud provider's SDK by default (`cloud`); e.g.
+# `--build-arg EXTRAS=ecr` for ECR's alone, or `EXTRAS=` for none.
+ARG EXTRAS=cloud
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore \
@@ -28,14 +31,15 @@ COPY resource/ resource/
 COPY testing/ testing/
 # Build our wheel and the wheels of its dependencies, then install them into
 # a venv that holds nothing else: no pip, no setuptools, no sources. The
-# [cloud] extra brings the AWS SDK (botocore) for ECR, as the Go image has it.
+# [cloud] extra brings the cloud SDKs' credential chains: botocore for ECR and
+# azure-identity for ACR, as the Go image has them, and google-auth for GCR.
 # zstandard's wheel also carries a cffi backend (12 MB) that cannot load
 # without cffi, which is not installed; its C extension is the one in use.
 RUN python3 -m venv /build/venv \
-    && /build/venv/bin/pip wheel --quiet --wheel-dir /build/wheels '.[cloud]' \
+    && /build/venv/bin/pip wheel --quiet --wheel-dir /build/wheels ".${EXTRAS:+[$EXTRAS]}" \
     && python3 -m venv --without-pip /opt/venv \
     && /build/venv/bin/pip --python /opt/venv/bin/python install --quiet \
-        --no-index --find-links /build/wheels 'registry-image-resource[cloud]' \
+        --no-index --find-links /build/wheels "registry-image-resource${EXTRAS:+[$EXTRAS]}" \
     && rm -f /opt/venv/bin/activate* /opt/venv/bin/Activate.ps1 \
     && for cffi in /opt/venv/lib/python3*/site-packages/zstandard/_cffi.*.so; do \
         [ -e "$cffi" ] || continue; \

@@ -24,7 +24,7 @@ spec's arguments.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .markers import hookspec
@@ -70,14 +70,19 @@ def registry_image_resolve_repository(repository: str, source: Source) -> str | 
 
 
 @hookspec(firstresult=True)
-def registry_image_credentials(registry: str, source: Source) -> Credentials | None:
+def registry_image_credentials(
+    registry: str, source: Source, connect: Callable[[str], Transport]
+) -> Credentials | None:
     """Return the credentials to use for ``registry``, or None to pass.
 
     Fires once per registry host a command talks to, before the first
     request. ``registry`` is the host with port (``ghcr.io``,
     ``127.0.0.1:5000``); ``source`` is the whole ``source`` (a plugin reads
     its own keys with ``source.extension(...)``; a mirror's credentials are
-    in ``source.registry_mirror``).
+    in ``source.registry_mirror``). ``connect(scheme)`` gives the transport
+    for ``"https"`` or ``"http"`` with the registry's trust (``ca_certs``,
+    ``insecure``), retries and trace, for a plugin that must ask the
+    registry itself (a token exchange); it is closed when the hook returns.
 
     The first non-None result wins, so the precedence is the call order:
     the built-in ``source`` plugin (``username``/``password``) is

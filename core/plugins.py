@@ -177,11 +177,28 @@ class Plugins:
         except KeyError:
             raise PluginError(f"no transport plugin handles {scheme!r} URLs") from None
 
-    def credentials(self, registry: str, source: Source) -> Credentials | None:
-        """The credentials for ``registry``, from the first plugin that has any."""
-        found: Credentials | None = self.manager.hook.registry_image_credentials(
-            registry=registry, source=source
-        )
+    def credentials(
+        self, registry: str, source: Source, settings: TransportSettings | None = None
+    ) -> Credentials | None:
+        """The credentials for ``registry``, from the first plugin that has any.
+
+        A plugin that must ask the registry itself (a token exchange) gets
+        ``connect``: transports with ``settings`` (by default the source's
+        ``insecure``, ``ca_certs`` and ``debug``), closed when the hook returns.
+        """
+        if settings is None:
+            from .transport import TransportSettings
+
+            settings = TransportSettings(
+                insecure=source.insecure, ca_certs=source.ca_certs, debug=source.debug
+            )
+        connector = _Connector(self, settings)
+        try:
+            found: Credentials | None = self.manager.hook.registry_image_credentials(
+                registry=registry, source=source, connect=connector
+            )
+        finally:
+            connector.close()
         return found
 
     def resolve_source(self, source: Source) -> Source:
@@ -229,6 +246,30 @@ class Plugins:
             self.manager.hook.registry_image_transport_wrappers(settings=settings)
         )
         return wrappers
+
+
+class _Connector:
+    """``connect`` of ``registry_image_credentials``: the transport for a URL
+    scheme, stacked with every wrapper as a registry's is, opened on first use."""
+
+    def __init__(self, plugins: Plugins, settings: TransportSettings) -> None:
+        self._plugins = plugins
+        self._settings = settings
+        self._open: dict[str, Transport] = {}
+
+    def __call__(self, scheme: str) -> Transport:
+        from .transport import stack_transport
+
+        if scheme not in self._open:
+            base = self._plugins.transport(scheme)(self._settings)  # type: ignore[call-arg]
+            wrappers = self._plugins.transport_wrappers(self._settings)
+            self._open[scheme] = stack_transport(base, self._settings, wrappers)
+        return self._open[scheme]
+
+    def close(self) -> None:
+        for transport in self._open.values():
+            transport.close()
+        self._open.clear()
 
 
 def new_manager(

@@ -2,8 +2,9 @@
 # Install what the tests and the demo need, idempotently:
 # Debian's docker-registry (the CNCF distribution registry), skopeo and umoci
 # (peer oracles), iproute2 (the ECR tests bring loopback up in a private
-# network namespace), then this package with its test extras (moto, botocore)
-# into ./.venv.
+# network namespace), then this package with its test extras (moto, botocore,
+# azure-identity, google-auth) into ./.venv, again whenever pyproject.toml
+# changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

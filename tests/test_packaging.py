@@ -66,3 +66,14 @@ def test_every_folder_with_modules_is_a_package() -> None:
         if any(folder.glob("*.py")) and not (folder / "__init__.py").exists()
     )
     assert not missing_init, f"folders of modules without __init__.py: {missing_init}"
+
+
+def test_cloud_is_every_provider_extra_and_tests_install_them() -> None:
+    """``[cloud]`` (what the resource image installs) is ``[ecr]``, ``[acr]``
+    and ``[gcp]`` together; ``[test]`` (what ``make setup`` installs) has them too."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        extras: dict[str, list[str]] = tomllib.load(file)["project"]["optional-dependencies"]
+    providers = {"ecr", "acr", "gcp"}
+    assert set(extras["cloud"]) == {each for name in providers for each in extras[name]}
+    for name in providers:
+        assert set(extras[name]) <= set(extras["test"]), name

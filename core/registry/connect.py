@@ -61,7 +61,7 @@ def open_registry(
     return Registry(
         repository,
         plugins,
-        credentials=plugins.credentials(repository.host, source),
+        credentials=plugins.credentials(repository.host, source, settings),
         settings=settings,
         actions=actions,
         extra_scopes=extra_scopes,

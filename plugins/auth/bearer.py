@@ -87,7 +87,10 @@ def _request_token(
         pair = f"{credentials.username}:{credentials.password}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     token_host = urlsplit(realm).netloc
-    with transport.request("GET", f"{realm}?{urlencode(query)}", headers=headers) as response:
+    # A realm may carry a query of its own (ACR's names the tenant).
+    joiner = "&" if urlsplit(realm).query else "?"
+    url = f"{realm}{joiner}{urlencode(query)}"
+    with transport.request("GET", url, headers=headers) as response:
         if response.status in (401, 403):
             who = f"as {credentials.username!r}" if credentials else "anonymously"
             raise AuthError(

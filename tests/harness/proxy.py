@@ -27,7 +27,10 @@ an image as its HEAD arrives.
 Two settings act on every request: ``require_basic`` makes the proxy demand
 those Basic credentials itself, and ``rewrite_location`` rewrites the
 ``Location`` of forwarded answers (:func:`relative_location`,
-:func:`redirect_uploads_to`).
+:func:`redirect_uploads_to`). Two more make one host of several servers,
+as a cloud registry is: ``routes`` sends paths with a prefix to another
+upstream (e.g. ``/oauth2/`` to the token server), and ``tls`` serves HTTPS
+with that server key pair.
 """
 
 from __future__ import annotations
@@ -35,15 +38,19 @@ from __future__ import annotations
 import http.client
 import re
 import socket
+import ssl
 import struct
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import attrs
 
+from .certs import KeyPair
 from .ports import LOOPBACK
 
 HOP_BY_HOP = frozenset(
@@ -166,9 +173,12 @@ class RegistryProxy:
         *,
         require_basic: str | None = None,
         rewrite_location: LocationRewrite | None = None,
+        routes: Mapping[str, str] | None = None,
+        tls: KeyPair | None = None,
     ) -> None:
-        parts = urlsplit(upstream)
-        self.upstream = (parts.hostname or LOOPBACK, parts.port or 80)
+        self.upstream = _address(upstream)
+        self.routes = {prefix: _address(url) for prefix, url in (routes or {}).items()}
+        """Path prefix -> the upstream answering paths that start with it."""
         self.require_basic = require_basic
         """An ``Authorization`` value every request must carry, else 401."""
         self.rewrite_location = rewrite_location
@@ -178,8 +188,12 @@ class RegistryProxy:
         self.stopping = threading.Event()
         """Set by :meth:`stop`: dripping answers end."""
         self._server = _Server((LOOPBACK, 0), _Handler, self)
+        if tls is not None:
+            self._server.socket = _tls_context(tls).wrap_socket(
+                self._server.socket, server_side=True
+            )
         self.host = f"{LOOPBACK}:{self._server.server_address[1]}"
-        self.url = f"http://{self.host}"
+        self.url = f"{'https' if tls else 'http'}://{self.host}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -237,6 +251,32 @@ class RegistryProxy:
             if action is not None:
                 return action
         return None
+
+    def route(self, prefix: str, upstream: str) -> None:
+        """Send paths starting with ``prefix`` to ``upstream`` from now on."""
+        self.routes[prefix] = _address(upstream)
+
+    def upstream_for(self, path: str) -> tuple[str, int]:
+        """Where a request for ``path`` is forwarded."""
+        for prefix, address in self.routes.items():
+            if path.startswith(prefix):
+                return address
+        return self.upstream
+
+
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return (parts.hostname or LOOPBACK, parts.port or 80)
+
+
+def _tls_context(pair: KeyPair) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as folder:
+        cert, key = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert.write_bytes(pair.cert_pem)
+        key.write_bytes(pair.key_pem)
+        context.load_cert_chain(cert, key)
+    return context
 
 
 def relative_location(method: str, location: str) -> str:
@@ -340,9 +380,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, answer_headers, payload, truncate)
 
     def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection(*self.server.proxy.upstream, timeout=60)
+        upstream = self.server.proxy.upstream_for(self.path)
+        connection = http.client.HTTPConnection(*upstream, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Content-Length"] = str(len(body))
+        if self.server.proxy.url.startswith("https:"):
+            # the registry builds its Location URLs for the scheme the client used
+            headers["X-Forwarded-Proto"] = "https"
         try:
             connection.request(self.command, self.path, body=body, headers=headers)
             response = connection.getresponse()

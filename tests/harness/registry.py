@@ -97,6 +97,8 @@ def start_registry(
     proxy_remote: str | None = None,
     port: int | None = None,
     tls_names: Sequence[str] = (),
+    token_server: TokenServer | None = None,
+    token_realm: str | None = None,
 ) -> Iterator[RunningRegistry]:
     """Run a registry for the duration of the ``with`` block.
 
@@ -107,6 +109,10 @@ def start_registry(
     pull-through mirror of that URL (the distribution registry then refuses
     pushes). ``port`` replaces a free port (e.g. 443 inside a network
     namespace); ``tls_names`` are more DNS names the certificate is valid for.
+    ``token_server`` (started and stopped by the caller) replaces the one
+    ``token`` starts, and its ``service`` is the registry's; ``token_realm``
+    replaces its URL in the challenge (a front serving it on the registry's
+    own host, as ACR does).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -114,14 +120,14 @@ def start_registry(
     users = {username: password, **(extra_users or {})}
     config: dict[str, Any] = _base_config(workdir, host)
     with ExitStack() as stack:
-        token_server: TokenServer | None = None
         if auth == "basic":
             config["auth"] = _htpasswd_auth(workdir, users)
         elif auth == "token":
-            token_server = stack.enter_context(
-                TokenServer(users, service=SERVICE, issuer=ISSUER, policy=token_policy)
-            )
-            config["auth"] = _token_auth(workdir, token_server)
+            if token_server is None:
+                token_server = stack.enter_context(
+                    TokenServer(users, service=SERVICE, issuer=ISSUER, policy=token_policy)
+                )
+            config["auth"] = _token_auth(workdir, token_server, token_realm)
         elif auth != "anonymous":
             raise ValueError(f"unknown auth mode {auth!r}")
         ca_pem, ca_dir = (None, None)
@@ -170,14 +176,16 @@ def _htpasswd_auth(workdir: Path, users: Mapping[str, str]) -> dict[str, Any]:
     return {"htpasswd": {"realm": SERVICE, "path": str(path)}}
 
 
-def _token_auth(workdir: Path, token_server: TokenServer) -> dict[str, Any]:
+def _token_auth(
+    workdir: Path, token_server: TokenServer, realm: str | None = None
+) -> dict[str, Any]:
     bundle = workdir / "token-signer.pem"
     bundle.write_bytes(token_server.signer.cert_pem)
     return {
         "token": {
-            "realm": token_server.url,
-            "service": SERVICE,
-            "issuer": ISSUER,
+            "realm": realm or token_server.url,
+            "service": token_server.service,
+            "issuer": token_server.issuer,
             "rootcertbundle": str(bundle),
         }
     }

@@ -6,6 +6,13 @@ credentials, and get back an RS256 JWT whose header carries the signing
 certificate as ``x5c``; the registry trusts that certificate as its
 ``rootcertbundle``.
 
+With ``acr`` (:class:`AcrExchange`) it also speaks Azure Container
+Registry's exchange: ``POST /oauth2/exchange`` (form: ``grant_type=access_token``,
+``service``, ``tenant``, ``access_token``) turns the one Azure AD token it
+accepts, for the one tenant, into a refresh token, which then works as the
+password of the user ``00000000-0000-0000-0000-000000000000`` at the token
+endpoint (ACR's is ``/oauth2/token``: give ``token_path``).
+
 Policy (:class:`TokenPolicy`): anonymous clients get ``anonymous_actions``
 (``("pull",)`` by default; if empty, anonymous requests are refused with 401),
 read-only users get ``pull`` only, other users get what they ask for. A wrong
@@ -47,6 +54,18 @@ class TokenPolicy:
 
     anonymous_actions: tuple[str, ...] = ("pull",)
     read_only_users: frozenset[str] = frozenset()
+
+
+ACR_USER = "00000000-0000-0000-0000-000000000000"
+ACR_EXCHANGE_PATH = "/oauth2/exchange"
+
+
+@attrs.frozen
+class AcrExchange:
+    """What ACR's ``/oauth2/exchange`` accepts: this Azure AD token, for this tenant."""
+
+    access_token: str = attrs.field(repr=False)
+    tenant: str
 
 
 @attrs.frozen
@@ -103,8 +122,12 @@ class TokenServer:
         issuer: str = "test-issuer",
         policy: TokenPolicy | None = None,
         signer: KeyPair | None = None,
+        token_path: str = TOKEN_PATH,
+        acr: AcrExchange | None = None,
     ) -> None:
         self.users = dict(users)
+        self.token_path = token_path
+        self.acr = acr
         self.service = service
         self.issuer = issuer
         self.policy = policy or TokenPolicy()
@@ -120,7 +143,7 @@ class TokenServer:
         if self._httpd is None:
             raise RuntimeError("token server is not running")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}{TOKEN_PATH}"
+        return f"http://{host!s}:{port}{self.token_path}"
 
     @property
     def requests(self) -> list[TokenRequest]:
@@ -241,7 +264,7 @@ class TokenServer:
     def _decide(
         self, path: str, query: dict[str, list[str]], authorization: str | None
     ) -> tuple[int, dict[str, Any], str | None]:
-        if path != TOKEN_PATH:
+        if path != self.token_path:
             return 404, _error("NOT_FOUND", f"no such endpoint {path}"), None
         username = self._authenticate(authorization)
         service = query.get("service", [self.service])[0]
@@ -262,6 +285,30 @@ class TokenServer:
             "issued_at": issued_at,
         }
         return 200, body, username
+
+    def exchange(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """Status and JSON body for one ACR ``/oauth2/exchange``; records it
+        (without the access token)."""
+        field = {key: values[0] for key, values in form.items() if values}
+        if self.acr is None:
+            status, body = 404, _error("NOT_FOUND", "no ACR exchange here")
+        elif field.get("grant_type") != "access_token" or field.get("service") != self.service:
+            status, body = 400, _error("BAD_REQUEST", "unsupported grant_type or service")
+        elif field.get("tenant") != self.acr.tenant:
+            status, body = (
+                401,
+                _error("UNAUTHORIZED", f"tenant {field.get('tenant')!r} is not this registry's"),
+            )
+        elif not secrets.compare_digest(field.get("access_token", ""), self.acr.access_token):
+            status, body = 401, _error("UNAUTHORIZED", "the access token is not valid")
+        else:
+            refresh_token = f"acr-refresh-{secrets.token_urlsafe(24)}"
+            with self._lock:
+                self.users[ACR_USER] = refresh_token
+            status, body = 200, {"refresh_token": refresh_token}
+        recorded = {key: values for key, values in form.items() if key != "access_token"}
+        self._record(TokenRequest(ACR_EXCHANGE_PATH, recorded, False, None, status))
+        return status, body
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -296,6 +343,18 @@ class _Handler(BaseHTTPRequestHandler):
         status, body = self.server.token_server.answer(
             url.path, query, self.headers.get("Authorization")
         )
+        self._send(status, body)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode(errors="replace"), keep_blank_values=True)
+        if urlsplit(self.path).path == ACR_EXCHANGE_PATH:
+            status, body = self.server.token_server.exchange(form)
+        else:
+            status, body = 404, _error("NOT_FOUND", f"no such endpoint {self.path}")
+        self._send(status, body)
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

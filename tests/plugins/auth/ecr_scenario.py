@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 from registry_image.testing.oci_builder import Entry, build_image
 
 from tests.harness.moto import ACCOUNT, AWS_ENV, ecr_password, start_moto
+from tests.harness.netns import private_network
 from tests.harness.registry import start_registry
 from tests.harness.resource import run_resource
 
@@ -34,25 +33,13 @@ ACCOUNT_HOST = f"{OTHER_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 FILE_CONTENT = b"pushed with an ECR token\n"
 
 
-def find_ip() -> str | None:
-    """``ip`` (iproute2), also where an ordinary user's PATH leaves it out."""
-    return shutil.which("ip", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
-
-
-def _private_network(workdir: Path) -> None:
-    subprocess.run([find_ip() or "ip", "link", "set", "lo", "up"], check=True)
-    hosts = workdir / "hosts"
-    hosts.write_text(f"127.0.0.1 localhost\n127.0.0.1 {PROXY_HOST}\n127.0.0.1 {ACCOUNT_HOST}\n")
-    subprocess.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)
-
-
 def _step(command: str, request: dict[str, Any], *args: str) -> dict[str, Any]:
     run = run_resource(command, request, *args)
     return {"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}
 
 
 def main(workdir: Path) -> dict[str, Any]:
-    _private_network(workdir)
+    private_network(workdir, (PROXY_HOST, ACCOUNT_HOST))
     os.environ.update(AWS_ENV)
     with start_moto(workdir / "moto.log") as moto_url:
         os.environ["AWS_ENDPOINT_URL"] = moto_url

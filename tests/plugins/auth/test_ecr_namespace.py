@@ -3,59 +3,25 @@ credentials come only from moto's ECR token, against the real registry
 serving TLS on 127.0.0.1:443 under the ECR host name, in a private network
 and mount namespace (see ``ecr_scenario.py``).
 
-As root this needs ``unshare --net --mount``; as an ordinary user
-``unshare --user --map-root-user --net --mount`` (unprivileged user
-namespaces). Where neither works the test skips, saying what failed.
+See ``tests/harness/netns.py`` for what the namespace needs.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.harness.moto import AWS_ENV, ecr_password
+from tests.harness.netns import run_scenario
 
-from .ecr_scenario import ACCOUNT_HOST, FILE_CONTENT, PROXY_HOST, find_ip
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _unshare() -> list[str]:
-    """The namespace prefix that works here, or skip saying why."""
-    ip = find_ip()
-    if shutil.which("unshare") is None or ip is None:
-        pytest.skip("needs unshare (util-linux) and ip (iproute2)")
-    prefix = ["unshare", "--net", "--mount"]
-    if os.geteuid() != 0:
-        prefix = ["unshare", "--user", "--map-root-user", "--net", "--mount"]
-    probe = subprocess.run([*prefix, ip, "link", "set", "lo", "up"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"{' '.join(prefix)} is not possible here: {probe.stderr.strip()}")
-    return prefix
+from .ecr_scenario import ACCOUNT_HOST, FILE_CONTENT, PROXY_HOST
 
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    prefix = _unshare()
-    workdir = tmp_path_factory.mktemp("ecr-netns")
-    workdir.chmod(0o755)
-    completed = subprocess.run(
-        [*prefix, sys.executable, "-m", "tests.plugins.auth.ecr_scenario", str(workdir)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert completed.returncode == 0, completed.stderr
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
+    return run_scenario("tests.plugins.auth.ecr_scenario", tmp_path_factory.mktemp("ecr-netns"))
 
 
 def _ok(step: dict[str, Any]) -> Any:
