@@ -3,6 +3,7 @@ nothing on stdout, no traceback and no secret."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,6 @@ def assert_fails_with(result: ResourceRun, message: str) -> None:
 @pytest.mark.parametrize(
     ("stdin", "message"),
     [
-        (
-            "{not json",
-            "invalid request: not valid JSON (Expecting property name enclosed "
-            "in double quotes at line 1 column 2)",
-        ),
-        ("", "invalid request: not valid JSON (Expecting value at line 1 column 1)"),
         ('"alpine"', "invalid request: expected a JSON object, got a string"),
         (
             '{"source": {"repository": "a", "tagg": "x"}}',
@@ -55,6 +50,20 @@ def assert_fails_with(result: ResourceRun, message: str) -> None:
 )
 def test_invalid_requests(stdin: str, message: str) -> None:
     assert_fails_with(run_resource("check", stdin), message)
+
+
+@pytest.mark.parametrize(
+    ("stdin", "where"), [("{not json", "line 1 column 2"), ("", "line 1 column 1")]
+)
+def test_requests_that_are_not_json(stdin: str, where: str) -> None:
+    """Our words and the position; the parser's own wording (CPython's) is
+    not pinned."""
+    result = run_resource("check", stdin)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "Traceback" not in result.stderr
+    assert re.fullmatch(
+        rf"error: invalid request: not valid JSON \(.+ at {where}\)", result.error_line
+    )
 
 
 def push(tmp_path: Path, registry: RunningRegistry) -> str:
