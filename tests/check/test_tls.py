@@ -7,6 +7,7 @@ A registry serving HTTPS with a certificate from a CA the fixture makes
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,8 @@ def named_registry(
         return real("127.0.0.1" if host == "registry.test" else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    for name in ("NO_PROXY", "no_proxy"):  # it is ours, not a host a proxy could reach
+        monkeypatch.setenv(name, ",".join(filter(None, [os.environ.get(name), "registry.test"])))
     yield f"registry.test:{registry_anonymous.host.rsplit(':', 1)[1]}"
 
 
