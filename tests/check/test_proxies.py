@@ -13,15 +13,14 @@ import pytest
 from registry_image.plugins.transports.http import environ_proxies
 
 from tests.check.images import Writer
-from tests.harness.resource import run_resource
+from tests.harness.resource import PROXY_VARIABLES, run_resource
 
 DEAD_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens there
 NO_BYPASS = {"NO_PROXY": "", "no_proxy": ""}
 
 
 def _proxy_env(proxy: str) -> dict[str, str]:
-    names = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
-    return {**{name: proxy for name in names}, **NO_BYPASS}
+    return {**dict.fromkeys(PROXY_VARIABLES, proxy), **NO_BYPASS}
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,13 @@ from tests.harness import skopeo
 from tests.harness.fixtures import unique_repo
 from tests.harness.ports import free_port
 from tests.harness.registry import RunningRegistry
-from tests.harness.resource import NO_NETWORK, ResourceRun, run_resource, source_for
+from tests.harness.resource import (
+    NO_NETWORK,
+    NO_PROXIES,
+    ResourceRun,
+    run_resource,
+    source_for,
+)
 
 SECRET = "pa55-Wr0ng-s3cret"
 
@@ -131,7 +137,7 @@ def test_unknown_host() -> None:
         "username": "u",
         "password": SECRET,
     }
-    result = run_resource("check", {"source": source}, prefix=NO_NETWORK)
+    result = run_resource("check", {"source": source}, prefix=NO_NETWORK, env=NO_PROXIES)
     assert_fails_with(
         result, "cannot reach no-such-registry.invalid: unknown host (name does not resolve)"
     )

@@ -25,7 +25,7 @@ from registry_image.testing.oci_builder import Entry, build_image
 
 from tests.harness.moto import ACCOUNT, AWS_ENV, ecr_password, start_moto
 from tests.harness.registry import start_registry
-from tests.harness.resource import run_resource
+from tests.harness.resource import NO_PROXIES, run_resource
 
 REGION = "us-east-1"
 OTHER_ACCOUNT = "210987654321"
@@ -44,6 +44,7 @@ def _private_network(workdir: Path) -> None:
     hosts = workdir / "hosts"
     hosts.write_text(f"127.0.0.1 localhost\n127.0.0.1 {PROXY_HOST}\n127.0.0.1 {ACCOUNT_HOST}\n")
     subprocess.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)
+    os.environ.update(NO_PROXIES)  # no proxy outside is reachable from here
 
 
 def _step(command: str, request: dict[str, Any], *args: str) -> dict[str, Any]:
