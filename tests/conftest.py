@@ -1,6 +1,6 @@
 """Fixtures shared by every test: real registries from the harness; the
 ``root`` marker; the hypothesis profile (``HYPOTHESIS_PROFILE``); no
-ambient docker config."""
+ambient docker config; loopback never through the environment's proxies."""
 
 from __future__ import annotations
 
@@ -38,3 +38,25 @@ def _no_ambient_docker_config(tmp_path_factory: pytest.TempPathFactory) -> Itera
         os.environ.pop("DOCKER_CONFIG", None)
     else:
         os.environ["DOCKER_CONFIG"] = previous
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_bypasses_proxies() -> Iterator[None]:
+    """The harness's own clients (requests in tests, skopeo, the resource)
+    reach the servers on 127.0.0.1 directly even when ``HTTP(S)_PROXY`` is
+    set: ``NO_PROXY``/``no_proxy`` gain the loopback names. (The resource
+    bypasses proxies for loopback by itself; ``tests/check/test_proxies.py`` checks that
+    with ``NO_PROXY`` empty.)"""
+    previous = {name: os.environ.get(name) for name in ("NO_PROXY", "no_proxy")}
+    for name, value in previous.items():
+        kept = [part for part in (value or "").split(",") if part.strip()]
+        os.environ[name] = ",".join([*kept, *LOOPBACK_NAMES])
+    yield
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -41,6 +41,7 @@ from ..errors import AuthError, ImageError, RegistryError
 from ..localimage.image import Blob, LocalImage
 from ..oci import Digest, Manifest
 from ..transport import Response
+from ..transport.tracing import url_without_query
 from .client import Registry, registry_error_detail
 
 log = logging.getLogger(__name__)
@@ -257,7 +258,8 @@ class Pusher:
         try:
             self.registry.request("DELETE", session.location).close()
         except Exception as exc:  # cleanup only; the registry purges stale uploads
-            log.debug("could not cancel upload %s: %s", session.location, exc)
+            # never the query: blob storage signs upload URLs there
+            log.debug("could not cancel upload %s: %s", url_without_query(session.location), exc)
 
     def _upload(self, session: _Session, blob: Blob) -> int:
         """Send the blob's bytes and commit it; the number of bytes sent."""

@@ -9,12 +9,16 @@
   trust store is the system's (as for the Go resource), else certifi's.
 - Redirects are followed by requests, which drops ``Authorization`` whenever
   the host changes, so tokens never reach blob storage on another host.
-- The environment's proxy settings apply, but never ``~/.netrc`` credentials.
+- The environment's proxy settings (``HTTP(S)_PROXY``, ``NO_PROXY``) apply,
+  except to localhost and loopback addresses, as Go's
+  ``http.ProxyFromEnvironment`` (the Go resource's) has it; never
+  ``~/.netrc`` credentials.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import socket
 import ssl
@@ -39,6 +43,20 @@ from registry_image.api import (
 )
 
 
+def environ_proxies(url: str) -> dict[str, str]:
+    """The proxies the environment sets for ``url``: none for ``localhost``
+    and loopback addresses (as Go's ``http.ProxyFromEnvironment``), else
+    ``HTTP(S)_PROXY`` unless ``NO_PROXY`` matches."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return {}
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            return {}
+    proxies: dict[str, str] = requests.utils.get_environ_proxies(url)
+    return proxies
+
+
 def describe_connection_error(exc: BaseException) -> str:
     """A short cause for a failed connection, from the innermost exception."""
     seen: list[BaseException] = []
@@ -53,6 +71,17 @@ def describe_connection_error(exc: BaseException) -> str:
             inner = getattr(current, attr, None)
             if isinstance(inner, BaseException):
                 pending.append(inner)
+    cause = _innermost_cause(seen) or type(exc).__name__
+    if any(isinstance(current, urllib3.exceptions.ProxyError) for current in seen):
+        for current in seen:  # http.client: "Tunnel connection failed: 403 Forbidden"
+            if isinstance(current, OSError) and str(current).startswith("Tunnel connection"):
+                return f"proxy refused the tunnel ({str(current).rpartition(': ')[2]})"
+        return f"proxy unreachable ({cause})"
+    return cause
+
+
+def _innermost_cause(seen: list[BaseException]) -> str | None:
+    """The most telling cause among the chained exceptions ``seen``, if known."""
     for current in seen:
         if isinstance(current, socket.gaierror):
             return "unknown host (name does not resolve)"
@@ -71,7 +100,7 @@ def describe_connection_error(exc: BaseException) -> str:
             requests.Timeout | TimeoutError | socket.timeout | urllib3.exceptions.TimeoutError,
         ):
             return "timed out"
-    return type(exc).__name__
+    return None
 
 
 def system_ca_bundle() -> str:
@@ -167,11 +196,11 @@ class HTTPTransport:
                 stream=True,
                 allow_redirects=allow_redirects,
                 timeout=(self.settings.connect_timeout, self.settings.stall_timeout),
-                proxies=requests.utils.get_environ_proxies(url),
+                proxies=environ_proxies(url),
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             reason = describe_connection_error(exc)
-            permanent = reason.startswith(("unknown host", "TLS", "connection refused"))
+            permanent = reason.startswith(("unknown host", "TLS", "connection refused", "proxy"))
             raise TransportError(
                 f"cannot reach {urlsplit(url).netloc}: {reason}", permanent=permanent, reason=reason
             ) from None

@@ -30,7 +30,8 @@ def test_semver_check_rides_out_rate_limits_errors_and_resets(
     base = f"/v2/{writer.repo}"
     prefix = f"^{re.escape(base)}"
     proxy.rules += [
-        Fault("GET", rf"{prefix}/tags/list(\?|$)", Respond(429, {"Retry-After": "1"})),
+        # 2 s: not the first backoff step (1 s), so only the header explains it
+        Fault("GET", rf"{prefix}/tags/list(\?|$)", Respond(429, {"Retry-After": "2"})),
         Fault("HEAD", rf"{prefix}/manifests/1\.0\.0$", Respond(429)),
         Fault("HEAD", rf"{prefix}/manifests/1\.1\.0$", Respond(503)),
         Fault("HEAD", rf"{prefix}/manifests/1\.2\.0$", Reset()),
@@ -41,7 +42,7 @@ def test_semver_check_rides_out_rate_limits_errors_and_resets(
     where = f"{proxy.host}{base}"
     for line in (
         # 429s draw on the longer rate-limit budget.
-        f"GET {where}/tags/list: HTTP 429, retrying in 1.0s (attempt 2 of 130)",
+        f"GET {where}/tags/list: HTTP 429, retrying in 2.0s (attempt 2 of 130)",
         f"HEAD {where}/manifests/1.0.0: HTTP 429, retrying in 1.0s (attempt 2 of 130)",
         f"HEAD {where}/manifests/1.1.0: HTTP 503, retrying in 1.0s (attempt 2 of 6)",
         f"HEAD {where}/manifests/1.2.0: connection reset, retrying in 1.0s (attempt 2 of 6)",

@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from tests.harness.resource import NO_PROXIES
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_TIMEOUT_SECONDS = 600
 
@@ -53,6 +55,7 @@ def private_network(workdir: Path, names: Sequence[str]) -> None:
     hosts = workdir / "hosts"
     hosts.write_text("127.0.0.1 localhost\n" + "".join(f"127.0.0.1 {name}\n" for name in names))
     subprocess.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)
+    os.environ.update(NO_PROXIES)  # no proxy outside is reachable from here
 
 
 def run_scenario(module: str, workdir: Path) -> dict[str, Any]:

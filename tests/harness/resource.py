@@ -20,6 +20,11 @@ NO_NETWORK: tuple[str, ...] = (
 """A ``prefix`` running the command in an empty network namespace, as root
 or as an ordinary user (who needs a user namespace for it)."""
 
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+NO_PROXIES: dict[str, str] = dict.fromkeys(PROXY_VARIABLES, "")
+"""An ``env`` setting no proxy (empty values count as unset), for commands
+run in a private network, where no proxy from outside could be reached."""
+
 
 @attrs.frozen
 class ResourceRun:

@@ -64,6 +64,15 @@ def copy_to_layout(
     _copy(_docker_ref(registry, ref), destination, all_images, src=registry, convert=convert)
 
 
+def copy_local(
+    source: str, destination: str, *, all_images: bool = False, convert: bool = False
+) -> None:
+    """Copy between two local transports (``oci:DIR[:REF]``, ``dir:DIR``,
+    ``docker-archive:TAR``): digests preserved, or with ``convert`` the
+    manifest rewritten as an OCI one."""
+    _copy(source, destination, all_images, convert=convert)
+
+
 def inspect_raw(registry: RunningRegistry, ref: str) -> bytes:
     """The manifest (or index) bytes exactly as the registry serves them."""
     return _run(["inspect", "--raw", *_registry_flags(registry, ""), _docker_ref(registry, ref)])

@@ -33,10 +33,21 @@ def raw_unpack(layout_dir: Path, tag_or_ref: str, rootfs_dir: Path) -> None:
 
     Runs ``--rootless`` unless this process is root.
     """
-    command = [UMOCI_BINARY, "raw", "unpack"]
+    _umoci(["raw", "unpack"], layout_dir, tag_or_ref, rootfs_dir)
+
+
+def unpack_bundle(layout_dir: Path, tag_or_ref: str, bundle_dir: Path) -> None:
+    """``umoci unpack`` the image tagged ``tag_or_ref`` into the runtime bundle
+    ``bundle_dir`` (``rootfs/`` and a ``config.json`` made from the image
+    config). Runs ``--rootless`` unless this process is root."""
+    _umoci(["unpack"], layout_dir, tag_or_ref, bundle_dir)
+
+
+def _umoci(subcommand: list[str], layout_dir: Path, tag_or_ref: str, target: Path) -> None:
+    command = [UMOCI_BINARY, *subcommand]
     if os.geteuid() != 0:
         command.append("--rootless")
-    command += ["--image", f"{layout_dir}:{tag_or_ref}", str(rootfs_dir)]
+    command += ["--image", f"{layout_dir}:{tag_or_ref}", str(target)]
     completed = subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
     if completed.returncode != 0:
         raise UmociError(

@@ -76,11 +76,20 @@ def _get_manifest(
     )
 
 
-def test_free_port_can_be_bound() -> None:
+def test_free_port_is_never_one_in_use_and_can_be_served() -> None:
+    listeners = [socket.create_server(("127.0.0.1", 0)) for _ in range(20)]
+    try:
+        in_use = {listener.getsockname()[1] for listener in listeners}
+        assert not {free_port() for _ in range(50)} & in_use
+    finally:
+        for listener in listeners:
+            listener.close()
     port = free_port()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
-    assert 0 < port < 65536
+    with socket.create_server(("127.0.0.1", port)) as server:
+        assert server.getsockname()[1] == port  # that very port, not one the kernel picked
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            accepted, _ = server.accept()
+            accepted.close()
 
 
 def test_registries_challenge_as_configured(any_registry: RunningRegistry) -> None:

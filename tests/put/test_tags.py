@@ -152,12 +152,35 @@ finals = st.builds(
 )
 
 
-@given(finals, st.lists(finals, max_size=6))
-def test_aliases_agree_with_their_definition(version: SemVer, existing: list[SemVer]) -> None:
-    """Each alias moves exactly when no newer release shares its prefix."""
-    aliases = aliases_to_bump(version, None, [str(v) for v in existing])
+@st.composite
+def ignored_tags(draw: st.DrawFn, variant: str | None) -> str:
+    """An existing tag newer than anything in ``finals`` that must not hold
+    an alias back: a prerelease, not a version, another variant, or (with a
+    variant) a tag without it."""
+    suffix = f"-{variant}" if variant else ""
+    choices = ["9.9.9-rc.1" + suffix, "banana" + suffix, "9.9.9-other"]
+    if variant:
+        choices.append("9.9.9")
+    return draw(st.sampled_from(choices))
+
+
+@given(finals, st.lists(finals, max_size=6), st.sampled_from([None, "lts"]), st.data())
+def test_aliases_agree_with_their_definition(
+    version: SemVer, existing: list[SemVer], variant: str | None, data: st.DataObject
+) -> None:
+    """The aliases, exactly and in order: ``latest`` (or the variant) unless a
+    newer release exists, ``MAJOR`` unless a newer one shares the major,
+    ``MAJOR.MINOR`` unless a newer one shares both; only final releases of
+    the same variant count."""
+    suffix = f"-{variant}" if variant else ""
+    noise = data.draw(st.lists(ignored_tags(variant), max_size=3))
+    tags = data.draw(st.permutations([f"{v}{suffix}" for v in existing] + noise))
     newer = [v for v in existing if v > version]
-    assert ("latest" in aliases) == (not newer)
-    assert (str(version.major) in aliases) == (not [v for v in newer if v.major == version.major])
-    same_minor = [v for v in newer if (v.major, v.minor) == (version.major, version.minor)]
-    assert (f"{version.major}.{version.minor}" in aliases) == (not same_minor)
+    expected = []
+    if not newer:
+        expected.append(variant or "latest")
+    if not [v for v in newer if v.major == version.major]:
+        expected.append(f"{version.major}{suffix}")
+    if not [v for v in newer if (v.major, v.minor) == (version.major, version.minor)]:
+        expected.append(f"{version.major}.{version.minor}{suffix}")
+    assert aliases_to_bump(version, variant, tags) == expected

@@ -3,6 +3,7 @@ nothing on stdout, no traceback and no secret."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,13 @@ from tests.harness import skopeo
 from tests.harness.fixtures import unique_repo
 from tests.harness.ports import free_port
 from tests.harness.registry import RunningRegistry
-from tests.harness.resource import NO_NETWORK, ResourceRun, run_resource, source_for
+from tests.harness.resource import (
+    NO_NETWORK,
+    NO_PROXIES,
+    ResourceRun,
+    run_resource,
+    source_for,
+)
 
 SECRET = "pa55-Wr0ng-s3cret"
 
@@ -29,12 +36,6 @@ def assert_fails_with(result: ResourceRun, message: str) -> None:
 @pytest.mark.parametrize(
     ("stdin", "message"),
     [
-        (
-            "{not json",
-            "invalid request: not valid JSON (Expecting property name enclosed "
-            "in double quotes at line 1 column 2)",
-        ),
-        ("", "invalid request: not valid JSON (Expecting value at line 1 column 1)"),
         ('"alpine"', "invalid request: expected a JSON object, got a string"),
         (
             '{"source": {"repository": "a", "tagg": "x"}}',
@@ -55,6 +56,20 @@ def assert_fails_with(result: ResourceRun, message: str) -> None:
 )
 def test_invalid_requests(stdin: str, message: str) -> None:
     assert_fails_with(run_resource("check", stdin), message)
+
+
+@pytest.mark.parametrize(
+    ("stdin", "where"), [("{not json", "line 1 column 2"), ("", "line 1 column 1")]
+)
+def test_requests_that_are_not_json(stdin: str, where: str) -> None:
+    """Our words and the position; the parser's own wording (CPython's) is
+    not pinned."""
+    result = run_resource("check", stdin)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "Traceback" not in result.stderr
+    assert re.fullmatch(
+        rf"error: invalid request: not valid JSON \(.+ at {where}\)", result.error_line
+    )
 
 
 def push(tmp_path: Path, registry: RunningRegistry) -> str:
@@ -122,7 +137,7 @@ def test_unknown_host() -> None:
         "username": "u",
         "password": SECRET,
     }
-    result = run_resource("check", {"source": source}, prefix=NO_NETWORK)
+    result = run_resource("check", {"source": source}, prefix=NO_NETWORK, env=NO_PROXIES)
     assert_fails_with(
         result, "cannot reach no-such-registry.invalid: unknown host (name does not resolve)"
     )

@@ -87,10 +87,13 @@ def test_retries_429_honouring_retry_after(
     proxy: RegistryProxy, image: tuple[str, BuiltImage]
 ) -> None:
     repo, built = image
-    failures = iter([Respond(429, {"Retry-After": "1"}), Reset()])
+    # 2 s: not the first backoff step (1 s), so only the header explains it
+    failures = iter([Respond(429, {"Retry-After": "2"}), Reset()])
     proxy.rules.append(lambda method, path: next(failures, None) if method == "HEAD" else None)
     result = check_through(proxy, repo)
     assert result.json() == [{"tag": "v1", "digest": built.manifest_digest}]
     assert manifest_requests(proxy) == [("HEAD", 429), ("HEAD", None), ("HEAD", 200)]
-    assert f"HEAD {proxy.host}/v2/{repo}/manifests/v1: HTTP 429, retrying in 1.0s" in result.stderr
+    assert f"HEAD {proxy.host}/v2/{repo}/manifests/v1: HTTP 429, retrying in 2.0s" in result.stderr
+    limited, retried = [r.at for r in proxy.records if "/manifests/" in r.path][:2]
+    assert retried - limited >= 2.0
     assert "connection reset, retrying in" in result.stderr

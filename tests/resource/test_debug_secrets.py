@@ -12,6 +12,7 @@ import pytest
 from registry_image.testing.oci_builder import Entry, build_image
 
 from tests.harness.fixtures import unique_repo
+from tests.harness.proxy import Fault, RegistryProxy, Respond
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import run_resource, source_for
 
@@ -19,6 +20,7 @@ LAYERS = [[Entry.dir("etc"), Entry.file("etc/motd", b"hello\n")], [Entry.file("b
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 # The registry signs upload sessions in the Location's ``_state`` query.
 SIGNED_QUERY = re.compile(r"[?&]_state=")
+DEAD_REALM = "http://127.0.0.1:9/token"  # discard port: nothing listens there
 
 
 def _leaks(stderr: str, registry: RunningRegistry) -> list[str]:
@@ -52,3 +54,46 @@ def test_no_command_logs_a_secret_with_debug(
     for name, run in (("out", out), ("check", check), ("in", get)):
         leaks = _leaks(run.stderr, registry)
         assert leaks == [], f"{name} with debug: true wrote secrets to stderr: {leaks}"
+
+
+SIGNATURE = "X-Amz-Signature=" + "5ec7e7" * 8
+SIGNED_URL_QUERY = re.compile(r"X-Amz-|[?&]_state=")
+
+
+def _signed(method: str, location: str) -> str:
+    """Upload sessions on blob storage: a ``Location`` with a signed query."""
+    if method != "POST" or "/blobs/uploads/" not in location:
+        return location
+    return f"{location}{'&' if '?' in location else '?'}{SIGNATURE}&X-Amz-Credential=AKIA0000"
+
+
+def test_a_signed_upload_location_is_never_logged(proxy: RegistryProxy, tmp_path: Path) -> None:
+    """The registry hands out upload URLs with a signed query; the push
+    abandons one (monolithic upload refused, the cancel fails: the debug log
+    names the session) and goes on in chunks. Nothing on stderr holds the
+    query."""
+    proxy.rewrite_location = _signed
+    uploads = r"^/v2/[^?]+/blobs/uploads/[^?]+\?"
+    proxy.rules += [
+        Fault("PUT", uploads + r".*digest=", Respond(415), times=1),
+        # the cancel fails without retries: its token service does not answer
+        Fault(
+            "DELETE",
+            uploads,
+            Respond(401, {"WWW-Authenticate": f'Bearer realm="{DEAD_REALM}",service="s"'}),
+            times=None,
+        ),
+    ]
+    repo = unique_repo("signed")
+    build_image(tmp_path / "src" / "image", LAYERS)
+    source = {"repository": f"{proxy.host}/{repo}", "tag": "v1", "debug": True}
+    out = run_resource(
+        "out", {"source": source, "params": {"image": "image"}}, str(tmp_path / "src")
+    )
+    assert out.returncode == 0, out.stderr
+    # the paths that handle the session's URL were taken ...
+    assert "could not cancel upload" in out.stderr
+    assert any(r.method == "PATCH" and SIGNATURE in r.path for r in proxy.records)
+    # ... and its query never shows
+    assert SIGNED_URL_QUERY.findall(out.stderr) == [], out.stderr
+    assert "5ec7e7" not in out.stderr and "AKIA0000" not in out.stderr

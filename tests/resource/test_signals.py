@@ -1,6 +1,8 @@
 """Exit codes and signals on the real subprocess, as Concourse runs it:
 SIGTERM during ``in`` fails cleanly with nothing written (exit 1), SIGINT
-exits 130, a usage error exits 2; each says so in our own words."""
+exits 130, a usage error exits 2; each says so in our own words. ``check``
+and ``out`` (nothing to clean up: ``out`` puts tags last) exit 130 on
+SIGINT and die by SIGTERM's default action, as the Go resource does."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from registry_image.testing.oci_builder import Entry, build_image
 
 TIMEOUT = 60
 
@@ -26,14 +29,19 @@ def silent_registry() -> Iterator[socket.socket]:
         yield server
 
 
-def _start_in(server: socket.socket, dest: Path) -> subprocess.Popen[str]:
+def _start(server: socket.socket, command: str, workdir: Path) -> subprocess.Popen[str]:
     port = server.getsockname()[1]
-    request = {
-        "source": {"repository": f"127.0.0.1:{port}/team/app", "tag": "v1"},
-        "version": {"tag": "v1", "digest": "sha256:" + "a" * 64},
+    request: dict[str, object] = {
+        "source": {"repository": f"127.0.0.1:{port}/team/app", "tag": "v1"}
     }
+    args = [str(workdir)] if command != "check" else []
+    if command == "in":
+        request["version"] = {"tag": "v1", "digest": "sha256:" + "a" * 64}
+    if command == "out":
+        build_image(workdir / "image", [[Entry.file("f", b"x")]])
+        request["params"] = {"image": "image"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "registry_image.resource", "in", str(dest)],
+        [sys.executable, "-m", "registry_image.resource", command, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -43,6 +51,22 @@ def _start_in(server: socket.socket, dest: Path) -> subprocess.Popen[str]:
     process.stdin.write(json.dumps(request))
     process.stdin.close()
     return process
+
+
+def _signal_when_waiting(
+    server: socket.socket, process: subprocess.Popen[str], signum: int
+) -> tuple[str, str]:
+    """Send ``signum`` once the command waits on ``server``; its stdout and stderr."""
+    try:
+        connection, _ = server.accept()  # the command is now waiting on us
+        with connection:
+            process.send_signal(signum)
+            process.wait(timeout=TIMEOUT)
+            assert process.stdout is not None and process.stderr is not None
+            return process.stdout.read(), process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 @pytest.mark.parametrize(
@@ -57,17 +81,8 @@ def test_a_signal_during_in_stops_it_cleanly(
 ) -> None:
     dest = tmp_path / "dest"
     dest.mkdir()
-    process = _start_in(silent_registry, dest)
-    try:
-        connection, _ = silent_registry.accept()  # `in` is now waiting on us
-        with connection:
-            process.send_signal(signum)
-            process.wait(timeout=TIMEOUT)
-            assert process.stdout is not None and process.stderr is not None
-            stdout, stderr = process.stdout.read(), process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
+    process = _start(silent_registry, "in", dest)
+    stdout, stderr = _signal_when_waiting(silent_registry, process, signum)
     assert process.returncode == code, stderr
     assert stdout == ""
     assert stderr.strip().splitlines()[-1] == message
@@ -86,3 +101,26 @@ def test_usage_error_exits_2() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith("usage:")
+
+
+@pytest.mark.parametrize("command", ["check", "out"])
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [(signal.SIGINT, 130, "error: interrupted"), (signal.SIGTERM, -signal.SIGTERM, None)],
+    ids=["sigint", "sigterm"],
+)
+def test_a_signal_during_check_or_out(
+    silent_registry: socket.socket,
+    tmp_path: Path,
+    command: str,
+    signum: int,
+    code: int,
+    message: str | None,
+) -> None:
+    process = _start(silent_registry, command, tmp_path)
+    stdout, stderr = _signal_when_waiting(silent_registry, process, signum)
+    assert process.returncode == code, stderr
+    assert stdout == ""
+    assert "Traceback" not in stderr
+    if message is not None:
+        assert stderr.strip().splitlines()[-1] == message
