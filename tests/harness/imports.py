@@ -21,6 +21,7 @@ NOT_FOR_A_TAG_CHECK: tuple[str, ...] = (
     "registry_image.core.versions.selection",
     "registry_image.core.registry.resolve",
     # in and out
+    "registry_image.core.steps",
     "registry_image.resource.get",
     "registry_image.resource.put",
     "registry_image.resource.progress",
@@ -35,6 +36,7 @@ NOT_FOR_A_TAG_CHECK: tuple[str, ...] = (
     "isal",
     "tarfile",
     "concurrent.futures",
+    "subprocess",  # only a docker credential helper needs it
     "hypothesis",
 )
 
