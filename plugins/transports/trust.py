@@ -110,7 +110,12 @@ def _context(ca_certs: tuple[str, ...], environment: tuple[str | None, ...]) -> 
         except (ssl.SSLError, ValueError):
             raise ConfigError(f"source.ca_certs[{number}]: no PEM certificate in it") from None
     cafile, capath = system_trust_locations(lazy=not ca_certs)
-    context.load_verify_locations(cafile=cafile, capath=capath)
+    try:
+        context.load_verify_locations(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or "unreadable"
+        where = cafile or capath
+        raise ConfigError(f"cannot load the trusted CAs from {where}: {reason}") from None
     return context
 
 

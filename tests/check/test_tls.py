@@ -175,6 +175,24 @@ def test_requests_ca_bundle_replaces_the_system_trust(
     assert "TLS certificate verification failed" in refused.error_line
 
 
+def test_an_unreadable_requests_ca_bundle_is_one_error_line(
+    tmp_path: Path, tls_registry: RunningRegistry, tls_repo: tuple[str, dict[str, Pushed]]
+) -> None:
+    repo, _ = tls_repo
+    missing = tmp_path / "missing.pem"
+    result = _check_without_ca_certs(tls_registry, repo, {"REQUESTS_CA_BUNDLE": str(missing)})
+    assert result.returncode == 1
+    assert result.error_line == (
+        f"error: cannot load the trusted CAs from {missing}: No such file or directory"
+    )
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    result = _check_without_ca_certs(tls_registry, repo, {"REQUESTS_CA_BUNDLE": str(garbage)})
+    assert result.error_line == (
+        f"error: cannot load the trusted CAs from {garbage}: NO_CERTIFICATE_OR_CRL_FOUND"
+    )
+
+
 def test_system_trust_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     system = ssl.get_default_verify_paths()
     for name in trust.TRUST_ENV:
