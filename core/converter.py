@@ -19,7 +19,7 @@ from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception as cattrs_format_exception
 
 from .errors import ConfigError, PluginError
-from .models import GetParams, Source, Tag
+from .models import NOT_FROM_JSON, Source, Tag
 
 T = TypeVar("T")
 
@@ -83,16 +83,15 @@ def _structure_str_tuple(value: Any, _: type) -> tuple[str, ...]:
     return tuple(value)
 
 
-# Fields that plugins' declared keys fill, never JSON keys of their own.
-_NOT_FROM_JSON: dict[type, tuple[str, ...]] = {
-    Source: ("extensions",),
-    GetParams: ("format_params",),
-}
+def _not_from_json(model: type) -> set[str]:
+    """Fields that plugins' declared keys fill, never JSON keys of their own
+    (``Source.extensions``, ``GetParams.format_params``)."""
+    return {field.name for field in attrs.fields(model) if field.metadata.get(NOT_FROM_JSON)}
 
 
 def json_keys(model: type) -> set[str]:
     """The JSON keys of ``model`` (lower case, as matched)."""
-    hidden = _NOT_FROM_JSON.get(model, ())
+    hidden = _not_from_json(model)
     return {field.name.lower() for field in attrs.fields(model) if field.name not in hidden}
 
 
@@ -102,14 +101,15 @@ def _case_insensitive_keys(converter: cattrs.Converter) -> None:
     case-insensitive one (``Repository`` fills ``repository``)."""
 
     def factory(model: type) -> Callable[[Any, type], Any]:
-        overrides = {name: override(omit=True) for name in _NOT_FROM_JSON.get(model, ())}
+        hidden = _not_from_json(model)
+        overrides = {name: override(omit=True) for name in hidden}
         structure_fields: Callable[[Any, type], Any] = make_dict_structure_fn(
             model,
             converter,
             _cattrs_forbid_extra_keys=True,
             **overrides,  # type: ignore[arg-type]
         )
-        names = {field.name for field in attrs.fields(model)} - set(_NOT_FROM_JSON.get(model, ()))
+        names = {field.name for field in attrs.fields(model)} - hidden
         folded = {name.lower(): name for name in names}
 
         def structure(value: Any, type_: type) -> Any:
@@ -232,6 +232,8 @@ def structure_request(
         and isinstance(data[params_key], dict)
         and "params" in json_keys(model)
     ):
+        from .steps import GetParams
+
         params = data[params_key] = dict(data[params_key])
         name_key = _member(params, "format")
         name = params.get(name_key, GetParams.format) if name_key else GetParams.format

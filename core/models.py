@@ -4,18 +4,48 @@ Field names are exactly those of the Go registry-image resource, so every
 pipeline written for it works unchanged. All models are frozen; defaults and
 environment are applied to the plain dict before structuring (see
 ``converter.py``), never by mutating an instance.
+
+``source`` and versions are here; ``in``'s and ``out``'s own params,
+requests and responses are in :mod:`.steps` (also importable from here):
+a check, which runs every minute, does not build their classes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NewType, TypeVar
+from typing import TYPE_CHECKING, Any, NewType, TypeVar
 
 import attrs
 
 from .oci import Platform
 
-__all__ = ["Platform"]  # re-exported: source.platform and params.platform
+if TYPE_CHECKING:
+    from .steps import (
+        GetLimits,
+        GetParams,
+        InRequest,
+        MetadataField,
+        OutRequest,
+        PutParams,
+        VersionResponse,
+    )
+
+__all__ = [  # Platform: source.platform and params.platform; the rest: .steps
+    "GetLimits",
+    "GetParams",
+    "InRequest",
+    "MetadataField",
+    "OutRequest",
+    "Platform",
+    "PutParams",
+    "VersionResponse",
+]
+
+_IN_STEPS = frozenset(__all__) - {"Platform"}
+
+NOT_FROM_JSON = "registry_image.not_from_json"
+"""Field metadata key: a field filled from plugins' declared keys, never
+read from JSON under its own name."""
 
 T = TypeVar("T")
 
@@ -76,7 +106,9 @@ class Source:
     annotation_regex: str | None = None
     content_trust: ContentTrust | None = None
     debug: bool = False
-    extensions: Mapping[type, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    extensions: Mapping[type, Any] = attrs.field(
+        factory=dict, eq=False, repr=False, metadata={NOT_FROM_JSON: True}
+    )
     """The values of keys plugins own, by their declaring class (never read
     from JSON under this name; see ``extension``)."""
 
@@ -107,61 +139,9 @@ class CheckRequest:
     version: Version | None = None
 
 
-@attrs.frozen
-class GetLimits:
-    """``params.limits`` of a ``get`` step: raise the unpack caps (not in the
-    Go resource, which has none; the defaults fit every real image)."""
+def __getattr__(name: str) -> Any:
+    if name in _IN_STEPS:
+        from . import steps
 
-    unpacked_bytes: int | None = None
-    entries: int | None = None
-
-
-@attrs.frozen
-class GetParams:
-    """``params:`` of a ``get`` step."""
-
-    format: str = "rootfs"
-    skip_download: bool = False
-    platform: Platform | None = None
-    limits: GetLimits | None = None
-    format_params: Any = attrs.field(default=None, eq=False)
-    """The selected format's own params (its ``params_type`` instance); never
-    read from JSON under this name."""
-
-
-@attrs.frozen
-class InRequest:
-    source: Source
-    version: Version
-    params: GetParams = GetParams()
-
-
-@attrs.frozen
-class PutParams:
-    """``params:`` of a ``put`` step."""
-
-    image: str
-    version: str | None = None
-    bump_aliases: bool = False
-    additional_tags: str | None = None
-    tag_prefix: str | None = None
-
-
-@attrs.frozen
-class OutRequest:
-    source: Source
-    params: PutParams
-
-
-@attrs.frozen
-class MetadataField:
-    name: str
-    value: str
-
-
-@attrs.frozen
-class VersionResponse:
-    """What ``in`` and ``out`` print: the version and its metadata."""
-
-    version: Version
-    metadata: tuple[MetadataField, ...] = ()
+        return getattr(steps, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

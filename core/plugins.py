@@ -23,7 +23,7 @@ from .converter import check_declared_keys
 from .errors import PluginError
 from .formats import format_params_type
 from .markers import PROJECT_NAME
-from .models import GetParams, Source
+from .models import Source
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -128,6 +128,8 @@ class Plugins:
         check_declared_keys(self.source_fields, Source, "source")
         for params_class in declared:
             if params_class is not None:
+                from .steps import GetParams
+
                 check_declared_keys([params_class], GetParams, "params")
 
     def request_keys(self) -> dict[str, Any]:

@@ -5,10 +5,15 @@ version names, byte for byte, and nothing else. ``params.manifest_file``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
-from registry_image.api import ConfigError, FetchedImage, hookimpl
+from registry_image.api import ConfigError, hookimpl
+
+if TYPE_CHECKING:
+    # Only for the annotation: importing FetchedImage loads what ``in``
+    # fetches with, which every ``check`` would then pay for too.
+    from registry_image.api import FetchedImage
 
 
 @attrs.frozen

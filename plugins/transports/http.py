@@ -6,7 +6,8 @@
 - Bodies are asked for without compression and read in chunks as they
   arrive; a read that gets no byte for ``stall_timeout`` seconds fails.
 - ``ca_certs`` are added to the trust store, not substituted for it. The
-  trust store is the system's (as for the Go resource), else certifi's.
+  trust store is the system's (as for the Go resource), else certifi's, in
+  one SSL context built once per process (:mod:`.trust`).
 - Redirects are followed by requests, which drops ``Authorization`` whenever
   the host changes, so tokens never reach blob storage on another host.
 - The environment's proxy settings (``HTTP(S)_PROXY``, ``NO_PROXY``) apply,
@@ -19,21 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import os
 import socket
 import ssl
-import tempfile
 from collections.abc import Iterator, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import certifi
 import requests
 import urllib3
 from registry_image.api import (
     Body,
     ClosingResponse,
-    ConfigError,
     Response,
     StreamError,
     Transport,
@@ -41,6 +38,8 @@ from registry_image.api import (
     TransportSettings,
     hookimpl,
 )
+
+from .trust import trust_context
 
 
 def environ_proxies(url: str) -> dict[str, str]:
@@ -103,18 +102,32 @@ def _innermost_cause(seen: list[BaseException]) -> str | None:
     return None
 
 
-def system_ca_bundle() -> str:
-    """The system's CA bundle file when it has one, else certifi's."""
-    cafile = ssl.get_default_verify_paths().cafile
-    return cafile if cafile and os.path.isfile(cafile) else certifi.where()
+class TrustingAdapter(requests.adapters.HTTPAdapter):
+    """An adapter whose https connections all share one SSL context, trust
+    loaded: requests would otherwise have urllib3 build a context and parse
+    a whole CA bundle into it for every new connection."""
 
+    def __init__(self, context: ssl.SSLContext, **kwargs: Any) -> None:
+        self.context = context
+        super().__init__(**kwargs)
 
-def _check_pem(pem: str, field: str) -> None:
-    """``ConfigError`` unless ``pem`` holds at least one PEM certificate."""
-    try:
-        ssl.create_default_context(cadata=pem)
-    except (ssl.SSLError, ValueError):
-        raise ConfigError(f"{field}: no PEM certificate in it") from None
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, ssl_context=self.context, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        proxy_kwargs.setdefault("ssl_context", self.context)
+        if not proxy.lower().startswith("socks"):
+            proxy_kwargs.setdefault("proxy_ssl_context", self.context)
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # https: always verified, against the context's trust; no CA file or
+        # directory per connection (requests would name certifi's bundle).
+        # No client certificates are ever sent.
+        https = url.lower().startswith("https")
+        conn.cert_reqs = "CERT_REQUIRED" if https else "CERT_NONE"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
 
 
 class RequestsResponse(ClosingResponse):
@@ -155,27 +168,12 @@ class HTTPTransport:
         self.session.headers["User-Agent"] = settings.user_agent
         # Parallel requests (check's tag resolution, layer downloads) each
         # need a pooled connection, or urllib3 discards the extra ones.
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.max_connections)
+        adapter = TrustingAdapter(
+            trust_context(settings.ca_certs), pool_maxsize=settings.max_connections
+        )
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self._ca_bundle: str | None = None
-        self.session.verify = system_ca_bundle()
-        if settings.ca_certs:
-            self._ca_bundle = self._write_ca_bundle(self.session.verify, settings.ca_certs)
-            self.session.verify = self._ca_bundle
-
-    @staticmethod
-    def _write_ca_bundle(defaults_path: str, ca_certs: tuple[str, ...]) -> str:
-        for number, pem in enumerate(ca_certs):
-            _check_pem(pem, f"source.ca_certs[{number}]")
-        with open(defaults_path, encoding="utf-8", errors="replace") as defaults:
-            bundle = defaults.read()
-        handle, path = tempfile.mkstemp(prefix="registry-image-ca-", suffix=".pem")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(bundle)
-            for pem in ca_certs:
-                out.write("\n" + pem.strip() + "\n")
-        return path
+        self.session.verify = True
 
     def request(
         self,
@@ -222,9 +220,6 @@ class HTTPTransport:
 
     def close(self) -> None:
         self.session.close()
-        if self._ca_bundle:
-            with contextlib.suppress(OSError):
-                os.unlink(self._ca_bundle)
 
 
 @hookimpl

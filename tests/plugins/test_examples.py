@@ -16,6 +16,7 @@ import pytest
 from registry_image.testing.oci_builder import Entry
 
 from tests.get.registry_helpers import push_image
+from tests.harness.imports import NOT_FOR_A_TAG_CHECK, among, modules_after
 from tests.harness.registry import RunningRegistry
 from tests.harness.resource import run_resource, source_for
 from tests.plugins.dists import pip_install
@@ -163,6 +164,24 @@ def test_token_file_credentials_reach_a_basic_auth_registry(
     # Without the plugin installed, its key is an unknown field.
     unknown = run_resource("check", {"source": with_file})
     assert "unknown field(s): token_file, token_username" in unknown.error_line
+
+
+def test_a_tag_check_with_the_examples_installed_imports_only_what_it_needs(
+    registry_anonymous: RunningRegistry, tmp_path: Path, examples_site: Path
+) -> None:
+    # Every plugin is imported by every check: the examples keep what only
+    # ``in`` needs (FetchedImage) out of their module-level imports.
+    repo, _ = _image(registry_anonymous, tmp_path)
+    request = {"source": source_for(registry_anonymous, repo, tag="v1")}
+    modules = modules_after("check", request, tmp_path, env=_env(examples_site))
+    assert {
+        "registry_image_manifest_only",
+        "registry_image_token_file",
+        "registry_image_request_counter",
+    } <= modules
+    # Only the get params, whose keys a format's declared params
+    # (manifest_file) are checked against when plugins load, as before.
+    assert among(modules, NOT_FOR_A_TAG_CHECK) == ["registry_image.core.steps"]
 
 
 def test_request_counter_wraps_the_transport_in_use(
