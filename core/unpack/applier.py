@@ -97,7 +97,7 @@ class _StrictTarInfo(tarfile.TarInfo):
     for the end of the archive, which would drop the rest of a layer."""
 
     @classmethod
-    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> Self:
+    def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
         parsed = parse_header(cls, buf, encoding, errors)
         return parsed if parsed is not None else super().frombuf(buf, encoding, errors)
 

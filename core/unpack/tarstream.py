@@ -109,7 +109,9 @@ def _text(field: bytes, encoding: str, errors: str) -> str:
     return field.decode(encoding, errors)
 
 
-def parse_header(cls: type[_Info], buf: bytes, encoding: str, errors: str) -> _Info | None:
+def parse_header(
+    cls: type[_Info], buf: bytes | bytearray, encoding: str, errors: str
+) -> _Info | None:
     """``cls.frombuf(buf, ...)`` as ``tarfile`` computes it, for the common
     header: octal numbers, the unsigned checksum, no old GNU sparse map.
     None for anything else (an end-of-archive block, a bad checksum, ...):
