@@ -9,7 +9,7 @@ order, tasks (apply this entry) and the data chunks those tasks take; one
 applying thread runs them strictly in order, so what reaches the disk, and
 in which order, is exactly what one thread would do.
 
-- Bounded: at most ``max_bytes`` of file data (and ``max_items`` items) wait
+- Bounded: at most ``max_bytes`` (4 MiB) of file data (and ``max_items`` items) wait
   in the pipe; the reader blocks until the applier catches up.
 - The first task that fails stops the applier: it skips (and frees) every
   later item, and the reader's next ``send`` raises ``PipeFailed``;
@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 
 THREAD_NAME = "registry-image-apply"
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_ITEMS = 4096
 
 _END = object()
@@ -59,6 +59,8 @@ class Pipe:
         self._changed = threading.Condition()
         self._closed = False
         self._aborted = False
+        self._reader_waits = False
+        self._applier_waits = False
         self.failure: tuple[BaseException, str] | None = None
         """The first task's exception and its ``where``."""
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
@@ -74,12 +76,15 @@ class Pipe:
                 and (self._bytes >= self._max_bytes or len(self._items) >= self._max_items)
                 and self._items
             ):
+                self._reader_waits = True
                 self._changed.wait()
+            self._reader_waits = False
             if self.failure is not None or self._aborted:
                 raise PipeFailed
             self._items.append((item, size))
             self._bytes += size
-            self._changed.notify_all()
+            if self._applier_waits:
+                self._changed.notify_all()
 
     def send(self, task: Callable[[], None], where: str, size: int = 0) -> None:
         """Queue ``task`` (``size``: the bytes it holds); ``where`` names it
@@ -117,10 +122,18 @@ class Pipe:
             while not self._items:
                 if self._closed:
                     return _END
+                self._applier_waits = True
                 self._changed.wait()
+            self._applier_waits = False
             item, size = self._items.popleft()
             self._bytes -= size
-            self._changed.notify_all()
+            # A waiting reader resumes once half the room is free: fewer
+            # wake-ups than one per item.
+            half_free = (
+                self._bytes <= self._max_bytes // 2 and len(self._items) <= self._max_items // 2
+            )
+            if self._reader_waits and (half_free or not self._items):
+                self._changed.notify_all()
             return item
 
     def take(self) -> object | None:
