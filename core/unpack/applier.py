@@ -43,6 +43,7 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Callable
+from contextlib import suppress
 from functools import partial
 from typing import BinaryIO, Self, TypeVar, cast
 
@@ -344,10 +345,19 @@ class Unpacker:
     def _restore_dir_times(self) -> None:
         """Changing a directory's children does not change its times: put
         back those of every directory this layer changed."""
-        for path, times in self._dir_times.items():
-            located = self._root.locate(tuple(path.split("/")) if path else (), create=False)
-            if located is not None:
-                os.utime(located.fd, ns=times)
+        # Sorted, siblings follow each other: their parent stays resolved.
+        for path in sorted(self._dir_times):
+            times = self._dir_times[path]
+            if not path:
+                os.utime(self._root.fd, ns=times)
+                continue
+            above, _, name = path.rpartition("/")
+            parent = self._root.locate(tuple(above.split("/")) if above else (), create=False)
+            if parent is None:
+                continue
+            # A directory until removed (which drops its record): never followed.
+            with suppress(FileNotFoundError):
+                os.utime(name, ns=times, dir_fd=parent.fd, follow_symlinks=False)
         self._dir_times.clear()
         self._root.release()
 
