@@ -19,6 +19,7 @@ import json
 import random
 import tarfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -83,9 +84,9 @@ class _Pseudo:
 class _GzipBlobWriter:
     """A write-only stream: hashes the tar, gzips it, hashes and writes the blob."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, level: int = GZIP_LEVEL) -> None:
         self._out = out
-        self._deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        self._deflate = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         self.diff_id = hashlib.sha256()
         self.digest = hashlib.sha256()
         self.size = 0
@@ -104,27 +105,39 @@ class _GzipBlobWriter:
         self._out.write(blob)
 
 
-def _layer(blobs: Path, shape: ImageShape, number: int) -> tuple[dict[str, Any], str]:
-    """Write layer ``number``; its descriptor and diff id."""
-    rng = random.Random(shape.seed * 1_000_003 + number)
+def write_gzip_layer(
+    blobs: Path, number: int, fill: Callable[[tarfile.TarFile], None], *, level: int = GZIP_LEVEL
+) -> tuple[dict[str, Any], str]:
+    """Write layer ``number`` (gzip ``level``) with what ``fill`` adds to its
+    tar into ``blobs``; its descriptor and diff id."""
     partial = blobs / f".layer-{number}.partial"
     with partial.open("wb") as out:
-        writer = _GzipBlobWriter(out)
+        writer = _GzipBlobWriter(out, level)
         with tarfile.open(
             fileobj=cast(BinaryIO, writer), mode="w|", format=tarfile.PAX_FORMAT
         ) as tar:
-            for index in range(shape.files):
-                info = tarfile.TarInfo(f"layer{number}/small/{index // 100}/file{index}")
-                info.size, info.mtime, info.mode = SMALL_FILE, MTIME, 0o644
-                tar.addfile(info, cast(BinaryIO, _Pseudo(SMALL_FILE, rng)))
-            info = tarfile.TarInfo(f"layer{number}/large.bin")
-            info.size, info.mtime, info.mode = shape.layer_mib * 1024 * 1024, MTIME, 0o644
-            tar.addfile(info, cast(BinaryIO, _Pseudo(info.size, rng)))
+            fill(tar)
         writer.close()
     digest = writer.digest.hexdigest()
     partial.rename(blobs / digest)
     descriptor = {"mediaType": GZIP_LAYER, "digest": f"sha256:{digest}", "size": writer.size}
     return descriptor, f"sha256:{writer.diff_id.hexdigest()}"
+
+
+def _layer(blobs: Path, shape: ImageShape, number: int) -> tuple[dict[str, Any], str]:
+    """Write layer ``number``; its descriptor and diff id."""
+    rng = random.Random(shape.seed * 1_000_003 + number)
+
+    def fill(tar: tarfile.TarFile) -> None:
+        for index in range(shape.files):
+            info = tarfile.TarInfo(f"layer{number}/small/{index // 100}/file{index}")
+            info.size, info.mtime, info.mode = SMALL_FILE, MTIME, 0o644
+            tar.addfile(info, cast(BinaryIO, _Pseudo(SMALL_FILE, rng)))
+        info = tarfile.TarInfo(f"layer{number}/large.bin")
+        info.size, info.mtime, info.mode = shape.layer_mib * 1024 * 1024, MTIME, 0o644
+        tar.addfile(info, cast(BinaryIO, _Pseudo(info.size, rng)))
+
+    return write_gzip_layer(blobs, number, fill)
 
 
 def _json_blob(blobs: Path, value: Any) -> tuple[str, int]:
@@ -137,14 +150,29 @@ def _json_blob(blobs: Path, value: Any) -> tuple[str, int]:
 def write_layout(cache: Path, shape: ImageShape) -> LayoutImage:
     """The layout of ``shape`` under ``cache``, its image tagged ``TAG``
     (built unless a previous run left it there)."""
-    layout = cache / shape.name
-    stamp = cache / f"{shape.name}.json"
+    return cached_layout(
+        cache,
+        shape.name,
+        lambda blobs: [_layer(blobs, shape, number) for number in range(1, shape.layers + 1)],
+    )
+
+
+def cached_layout(
+    cache: Path,
+    name: str,
+    write_layers: Callable[[Path], list[tuple[dict[str, Any], str]]],
+) -> LayoutImage:
+    """The layout ``name`` under ``cache``, its image tagged ``TAG``, its
+    layers written by ``write_layers`` into the blobs directory it is given
+    (descriptor and diff id each), unless a previous run left it there."""
+    layout = cache / name
+    stamp = cache / f"{name}.json"
     if stamp.exists() and layout.is_dir():
         info = json.loads(stamp.read_text())
         return LayoutImage(layout, info["manifest_digest"], info["blob_bytes"])
     blobs = layout / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
-    layers = [_layer(blobs, shape, number) for number in range(1, shape.layers + 1)]
+    layers = write_layers(blobs)
     config = {
         "architecture": "amd64",
         "os": "linux",

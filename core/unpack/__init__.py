@@ -6,6 +6,10 @@
   ever following a symlink out of it.
 - ``applier``: apply tar entries with whiteout, hard link, ownership, mode
   and mtime semantics.
+- ``tarstream``: the layer as ``tarfile`` reads it fastest (forward-only
+  seeking, common headers parsed in one step).
+- ``pipeline``: one thread parses the tar and reads the data, another
+  applies the entries, in order.
 
 ``apply_layer`` ties them together for one layer stream: decompress, apply,
 then read the stream to its very end so that the compression's own checks

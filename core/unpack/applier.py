@@ -42,9 +42,10 @@ import os
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import BinaryIO, Self, cast
+from collections.abc import Callable
+from contextlib import suppress
+from functools import partial
+from typing import BinaryIO, Self, TypeVar, cast
 
 import attrs
 
@@ -53,8 +54,11 @@ from ..errors import ImageError, Interrupted, ResourceError, UnsafeLayerError
 from .compression import LayerFormatError, Readable
 from .limits import UnpackBudget, UnpackLimits, active_limits
 from .paths import DIR_FLAGS, EntryError, Located, Root, UnsafeEntryError, clean_name
+from .pipeline import Pipe, PipeFailed
+from .tarstream import ForwardReader, parse_header
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -94,6 +98,11 @@ class _StrictTarInfo(tarfile.TarInfo):
     for the end of the archive, which would drop the rest of a layer."""
 
     @classmethod
+    def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
+        parsed = parse_header(cls, buf, encoding, errors)
+        return parsed if parsed is not None else super().frombuf(buf, encoding, errors)
+
+    @classmethod
     def fromtarfile(cls, tarfile_: tarfile.TarFile) -> Self:
         try:
             return super().fromtarfile(tarfile_)
@@ -125,7 +134,12 @@ class Unpacker:
         # path text -> (path, mode); forgotten when the path is removed.
         self._deferred_modes: dict[str, tuple[tuple[str, ...], int]] = {}
         self._upper: set[str] = set()
+        # Directories this layer changed -> their (atime, mtime) before.
+        self._dir_times: dict[str, tuple[int, int]] = {}
+        self._umask = process_umask()
         self._layer = ""
+        self._where = ""
+        self._pipe: Pipe | None = None
 
     def __enter__(self) -> Unpacker:
         return self
@@ -147,33 +161,33 @@ class Unpacker:
         self._layer = layer
         self._upper = set()
         stats = LayerStats()
-        where = f"{layer}: at the start"
+        pipe = self._pipe = Pipe()
         try:
-            first = stream.read(tarfile.BLOCKSIZE)
-            if not first:
-                return stats  # an empty blob: an empty layer
-            with tarfile.open(
-                fileobj=cast(BinaryIO, _Prepended(first, stream)),
-                mode="r|",
-                tarinfo=_StrictTarInfo,
-                encoding="utf-8",
-                errors="surrogateescape",
-            ) as tar:
-                while (member := tar.next()) is not None:
-                    # tarfile keeps every member it read; memory must stay flat.
-                    tar.members.clear()  # type: ignore[attr-defined]
-                    where = f"{layer}: entry {member.name!r}"
-                    self.budget.add_entry()
-                    try:
-                        self._dispatch(tar, member, stats)
-                    finally:
-                        self._root.release()
-                    stats.entries += 1
-                    where = f"{layer}: after entry {member.name!r}"
-        except Exception as exc:
-            raise _in_context(exc, where) from None
+            try:
+                self._read_entries(stream, pipe, stats)
+            except PipeFailed:
+                pass  # the applier's failure is raised below
+            except BaseException as exc:
+                # What was sent before the failing entry still lands, as it
+                # would one entry at a time; a signal stops at once.
+                if isinstance(exc, Exception) and not isinstance(exc, Interrupted):
+                    pipe.close()
+                else:
+                    pipe.abort()
+                if pipe.failure is None:
+                    if isinstance(exc, Exception):
+                        raise _in_context(exc, self._where) from None
+                    raise
+            pipe.close()
+            if pipe.failure is not None:  # an earlier entry than the reader's error
+                failed, where = pipe.failure
+                if isinstance(failed, Exception):
+                    raise _in_context(failed, where) from None
+                raise failed
         finally:
+            pipe.abort()
             self._upper = set()
+            self._dir_times.clear()
         if stats.skipped_devices:
             log.info(
                 "%s: %d device nodes skipped (never created, as the Go resource does)",
@@ -181,6 +195,66 @@ class Unpacker:
                 stats.skipped_devices,
             )
         return stats
+
+    def _read_entries(self, stream: Readable, pipe: Pipe, stats: LayerStats) -> None:
+        """Parse the tar and read each entry's data (this thread); the
+        applying thread writes them, in order."""
+        layer = self._layer
+        self._where = f"{layer}: at the start"
+        first = stream.read(tarfile.BLOCKSIZE)
+        if not first:
+            return  # an empty blob: an empty layer
+        reader = ForwardReader(first, stream)
+        with tarfile.open(
+            fileobj=cast(BinaryIO, reader),
+            mode="r:",
+            tarinfo=_StrictTarInfo,
+            encoding="utf-8",
+            errors="surrogateescape",
+        ) as tar:
+            while (member := tar.next()) is not None:
+                # tarfile keeps every member it read; memory must stay flat.
+                tar.members.clear()  # type: ignore[attr-defined]
+                self._where = where = f"{layer}: entry {member.name!r}"
+                self.budget.add_entry()
+                self._send(tar, reader, member, pipe, stats, where)
+                self._where = f"{layer}: after entry {member.name!r}"
+        pipe.send(self._restore_dir_times, self._where)
+
+    def _send(
+        self,
+        tar: tarfile.TarFile,
+        reader: ForwardReader,
+        member: tarfile.TarInfo,
+        pipe: Pipe,
+        stats: LayerStats,
+        where: str,
+    ) -> None:
+        """Queue one entry, and the data of a regular file, for the applier."""
+        parts = clean_name(member.name)
+        if not (parts and member.isreg() and not parts[-1].startswith(WHITEOUT_PREFIX)):
+            pipe.send(partial(self._apply_entry, parts, member, stats, None), where)
+            return
+        self.budget.add_bytes(member.size)
+        if member.sparse is not None:
+            regions = _sparse_regions(member)
+            pipe.send(partial(self._apply_entry, parts, member, stats, b""), where)
+            _send_sparse(tar, member, regions, pipe)
+            return
+        # The data follows the header: read it straight from the stream
+        # (tarfile then skips only the padding).
+        reader.seek(member.offset_data)
+        if member.size <= COPY_BUFFER:
+            data = _read_data(reader, member.size)
+            pipe.send(partial(self._apply_entry, parts, member, stats, data), where, len(data))
+            return
+        pipe.send(partial(self._apply_entry, parts, member, stats, None), where)
+        left = member.size
+        while left:
+            chunk = _read_data(reader, min(COPY_BUFFER, left))
+            pipe.send_chunk(chunk, len(chunk))
+            left -= len(chunk)
+        pipe.end_chunks()
 
     def finish(self) -> None:
         """Apply the directory modes held back while unprivileged."""
@@ -194,8 +268,28 @@ class Unpacker:
 
     # -- entries ------------------------------------------------------------
 
-    def _dispatch(self, tar: tarfile.TarFile, member: tarfile.TarInfo, stats: LayerStats) -> None:
-        parts = clean_name(member.name)
+    def _apply_entry(
+        self,
+        parts: tuple[str, ...],
+        member: tarfile.TarInfo,
+        stats: LayerStats,
+        data: bytes | None,
+    ) -> None:
+        """Apply one entry (the applying thread). A regular file's data is
+        ``data`` when it came whole, else the chunks that follow in the pipe."""
+        try:
+            self._dispatch(parts, member, stats, data)
+        finally:
+            self._root.release()
+        stats.entries += 1
+
+    def _dispatch(
+        self,
+        parts: tuple[str, ...],
+        member: tarfile.TarInfo,
+        stats: LayerStats,
+        data: bytes | None,
+    ) -> None:
         if not parts:
             self._apply_root(member)
             return
@@ -208,26 +302,64 @@ class Unpacker:
             stats.skipped_devices += 1
             log.debug("%s: skipping device %s", self._layer, member.name)
             return
-        if member.isreg():
-            self.budget.add_bytes(member.size)
         parent = self._root.locate(parts[:-1], create=True)
         assert parent is not None
         self._mark_upper(parent, base)
-        with _keeping_times(parent.fd):
-            if member.isdir():
-                self._make_dir(parent, base, member)
-            elif member.isreg():
-                stats.bytes_written += self._write_file(tar, parent, base, member)
-            elif member.issym():
-                self._replace(parent, base)
-                os.symlink(member.linkname, base, dir_fd=parent.fd)
-                self._set_link_metadata(parent.fd, base, member)
-            elif member.islnk():
-                self._hardlink(parent, base, member)
-            elif member.isfifo():
-                self._make_fifo(parent, base, member)
-            else:
-                raise EntryError(f"unsupported tar entry type {member.type!r}")
+        self._touch(parent.fd, parent.path_text)
+        if member.isdir():
+            self._make_dir(parent, base, member)
+        elif member.isreg():
+            stats.bytes_written += self._write_file(parent, base, member, data)
+        elif member.issym():
+            self._create(parent, base, lambda: os.symlink(member.linkname, base, dir_fd=parent.fd))
+            self._set_link_metadata(parent.fd, base, member)
+        elif member.islnk():
+            self._hardlink(parent, base, member)
+        elif member.isfifo():
+            self._make_fifo(parent, base, member)
+        else:
+            raise EntryError(f"unsupported tar entry type {member.type!r}")
+
+    def _create(self, parent: Located, base: str, make: Callable[[], _T]) -> _T:
+        """``make()`` a new node at ``base`` (it fails when anything is
+        there); when something is, replace it: remove it, then ``make()``."""
+        try:
+            return make()
+        except FileExistsError:
+            self._replace(parent, base)
+            return make()
+
+    def _touch(self, fd: int, path: str) -> None:
+        """The directory ``fd`` (at ``path``) is about to change: its times
+        are restored at the end of the layer (``_restore_dir_times``)."""
+        if path not in self._dir_times:
+            info = os.fstat(fd)
+            self._dir_times[path] = (info.st_atime_ns, info.st_mtime_ns)
+
+    def _retouch(self, fd: int, path: str) -> None:
+        """The directory's own entry set its times: restore those."""
+        if path in self._dir_times:
+            del self._dir_times[path]
+            self._touch(fd, path)
+
+    def _restore_dir_times(self) -> None:
+        """Changing a directory's children does not change its times: put
+        back those of every directory this layer changed."""
+        # Sorted, siblings follow each other: their parent stays resolved.
+        for path in sorted(self._dir_times):
+            times = self._dir_times[path]
+            if not path:
+                os.utime(self._root.fd, ns=times)
+                continue
+            above, _, name = path.rpartition("/")
+            parent = self._root.locate(tuple(above.split("/")) if above else (), create=False)
+            if parent is None:
+                continue
+            # A directory until removed (which drops its record): never followed.
+            with suppress(FileNotFoundError):
+                os.utime(name, ns=times, dir_fd=parent.fd, follow_symlinks=False)
+        self._dir_times.clear()
+        self._root.release()
 
     def _mark_upper(self, parent: Located, base: str) -> None:
         """Record the path and its ancestors as this layer's (whiteouts spare them)."""
@@ -244,6 +376,7 @@ class Unpacker:
         if not member.isdir():
             raise UnsafeEntryError("refusing to replace the root directory with a non-directory")
         self._set_metadata(self._root.fd, member, directory=True, path=())
+        self._retouch(self._root.fd, "")
 
     def _replace(self, parent: Located, base: str, *, keep_dir: bool = False) -> bool:
         """Remove whatever is at ``base``; a directory is kept if ``keep_dir``.
@@ -258,37 +391,54 @@ class Unpacker:
             shutil.rmtree(base, dir_fd=parent.fd)
         else:
             os.unlink(base, dir_fd=parent.fd)
-        self._removed(parent.child_text(base))
+        self._removed(parent.child_text(base), directory=stat.S_ISDIR(info.st_mode))
         return False
 
-    def _removed(self, path: str) -> None:
+    def _removed(self, path: str, *, directory: bool) -> None:
         """Bookkeeping after ``path`` (and all below it) was removed."""
         self._root.invalidate()
-        if self._deferred_modes:
-            below = path + "/"
-            for key in [k for k in self._deferred_modes if k == path or k.startswith(below)]:
-                del self._deferred_modes[key]
+        if not directory:
+            return  # only directories have deferred modes and times
+        below = path + "/"
+        for kept in (self._deferred_modes, self._dir_times):
+            for key in [k for k in kept if k == path or k.startswith(below)]:
+                del kept[key]
 
     def _make_dir(self, parent: Located, base: str, member: tarfile.TarInfo) -> None:
-        if not self._replace(parent, base, keep_dir=True):
+        try:
             os.mkdir(base, 0o700, dir_fd=parent.fd)
+        except FileExistsError:
+            if not self._replace(parent, base, keep_dir=True):
+                os.mkdir(base, 0o700, dir_fd=parent.fd)
         fd = os.open(base, DIR_FLAGS, dir_fd=parent.fd)
         try:
             self._set_metadata(fd, member, directory=True, path=(*parent.path, base))
+            self._retouch(fd, parent.child_text(base))
         finally:
             os.close(fd)
 
     def _write_file(
-        self, tar: tarfile.TarFile, parent: Located, base: str, member: tarfile.TarInfo
+        self, parent: Located, base: str, member: tarfile.TarInfo, data: bytes | None
     ) -> int:
-        self._replace(parent, base)
-        fd = os.open(base, FILE_FLAGS, 0o600, dir_fd=parent.fd)
+        mode = stat.S_IMODE(member.mode)
+        # Created with its mode when the umask keeps it whole: no chmod then.
+        exact = self._umask is not None and mode & ~self._umask == mode & 0o777 == mode
+        created = mode if exact else 0o600
+        fd = self._create(
+            parent, base, lambda: os.open(base, FILE_FLAGS, created, dir_fd=parent.fd)
+        )
         try:
+            pipe = self._pipe
+            assert pipe is not None
             if member.sparse is not None:
-                written = _copy_sparse(tar, member, fd)
+                written = _write_sparse(pipe, fd, member.size)
+            elif data is not None:
+                written = _write_all(fd, data)
             else:
-                written = _copy_data(tar, member, fd) if member.size else 0
-            self._set_metadata(fd, member, directory=False, path=())
+                written = 0
+                while (chunk := pipe.take()) is not None:
+                    written += _write_all(fd, cast(bytes, chunk))
+            self._set_metadata(fd, member, directory=False, path=(), mode_set=exact)
         finally:
             os.close(fd)
         return written
@@ -324,8 +474,7 @@ class Unpacker:
         )
 
     def _make_fifo(self, parent: Located, base: str, member: tarfile.TarInfo) -> None:
-        self._replace(parent, base)
-        os.mkfifo(base, 0o600, dir_fd=parent.fd)
+        self._create(parent, base, lambda: os.mkfifo(base, 0o600, dir_fd=parent.fd))
         # We just made this node and nothing else writes here: it is not a
         # symlink, so naming it is safe (FIFOs cannot be opened without a reader).
         if self.privileged:
@@ -336,9 +485,17 @@ class Unpacker:
     # -- metadata -----------------------------------------------------------
 
     def _set_metadata(
-        self, fd: int, member: tarfile.TarInfo, *, directory: bool, path: tuple[str, ...]
+        self,
+        fd: int,
+        member: tarfile.TarInfo,
+        *,
+        directory: bool,
+        path: tuple[str, ...],
+        mode_set: bool = False,
     ) -> None:
-        """Owner, then extended attributes, then mode, then times (on an open fd)."""
+        """Owner, then extended attributes, then mode (unless ``mode_set``:
+        created with it, no setuid or setgid bit for a chown to clear), then
+        times (on an open fd)."""
         mode = stat.S_IMODE(member.mode)
         if self.privileged:
             os.fchown(fd, member.uid, member.gid)
@@ -349,7 +506,8 @@ class Unpacker:
             if mode & 0o700 != 0o700:
                 self._deferred_modes[key] = (path, mode)
                 mode |= 0o700
-        os.fchmod(fd, mode)
+        if not mode_set:
+            os.fchmod(fd, mode)
         _set_times(fd, member)
 
     def _set_link_metadata(self, dir_fd: int, name: str, member: tarfile.TarInfo) -> None:
@@ -369,15 +527,15 @@ class Unpacker:
         directory = self._root.locate(parent_parts, create=False)
         if directory is None:
             return  # nothing below to delete
-        with _keeping_times(directory.fd):
-            if marker == OPAQUE_MARKER:
-                self._remove_lower_children(directory.fd, directory.path_text)
-                return
-            try:
-                info = os.lstat(name, dir_fd=directory.fd)
-            except FileNotFoundError:
-                return
-            self._remove_lower(directory.fd, name, directory.child_text(name), info)
+        self._touch(directory.fd, directory.path_text)
+        if marker == OPAQUE_MARKER:
+            self._remove_lower_children(directory.fd, directory.path_text)
+            return
+        try:
+            info = os.lstat(name, dir_fd=directory.fd)
+        except FileNotFoundError:
+            return
+        self._remove_lower(directory.fd, name, directory.child_text(name), info)
 
     def _remove_lower(self, dir_fd: int, name: str, path: str, info: os.stat_result) -> None:
         """Remove ``name`` unless this layer wrote it; then only its lower children."""
@@ -386,13 +544,13 @@ class Unpacker:
                 shutil.rmtree(name, dir_fd=dir_fd)
             else:
                 os.unlink(name, dir_fd=dir_fd)
-            self._removed(path)
+            self._removed(path, directory=stat.S_ISDIR(info.st_mode))
             return
         if stat.S_ISDIR(info.st_mode):
             fd = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
             try:
-                with _keeping_times(fd):
-                    self._remove_lower_children(fd, path)
+                self._touch(fd, path)
+                self._remove_lower_children(fd, path)
             finally:
                 os.close(fd)
 
@@ -430,54 +588,23 @@ def _tar_reason(exc: Exception) -> str:
     return str(exc)
 
 
-class _Prepended:
-    """A stream with a block already read put back in front."""
-
-    def __init__(self, head: bytes, source: Readable) -> None:
-        self._head = head
-        self._source = source
-
-    def read(self, n: int = -1, /) -> bytes:
-        if not self._head:
-            return self._source.read(n)
-        if n < 0:
-            data, self._head = self._head + self._source.read(), b""
-        else:
-            data, self._head = self._head[:n], self._head[n:]
-        return data
+def _read_data(reader: ForwardReader, size: int) -> bytes:
+    """``size`` bytes of a member's data; an error if the tar ends first."""
+    data = reader.read(size)
+    if len(data) != size:
+        raise tarfile.ReadError("unexpected end of data")
+    return data
 
 
-@contextmanager
-def _keeping_times(dir_fd: int) -> Iterator[None]:
-    """Changing a directory's children must not change its times."""
-    before = os.fstat(dir_fd)
-    try:
-        yield
-    finally:
-        os.utime(dir_fd, ns=(before.st_atime_ns, before.st_mtime_ns))
+def _write_all(fd: int, data: bytes) -> int:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    return len(data)
 
 
-def _copy_data(tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> int:
-    source = cast(io.BufferedReader, tar.extractfile(member))
-    buffer = bytearray(min(COPY_BUFFER, member.size))
-    view = memoryview(buffer)
-    written = 0
-    while True:
-        count = source.readinto(view)
-        if not count:
-            break
-        chunk = view[:count]
-        while chunk:
-            chunk = chunk[os.write(fd, chunk) :]
-        written += count
-    if written != member.size:
-        raise EntryError(f"tar data ends after {written} of {member.size} bytes")
-    return written
-
-
-def _copy_sparse(tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> int:
-    """Write only the data regions of a sparse member, then extend the file
-    to its apparent size: the holes stay holes. The bytes written."""
+def _sparse_regions(member: tarfile.TarInfo) -> list[tuple[int, int]]:
+    """The data regions of a sparse member, checked."""
     # tarfile lists empty regions too (at the end, and GNU's padding): no data.
     sparse = cast(list[tuple[int, int]], member.sparse)  # typeshed: list[int]
     regions = [(offset, size) for offset, size in sparse if size]
@@ -486,10 +613,16 @@ def _copy_sparse(tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> int:
         if offset < end or size < 0 or offset + size > member.size:
             raise EntryError("invalid sparse map")
         end = offset + size
+    return regions
+
+
+def _send_sparse(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, regions: list[tuple[int, int]], pipe: Pipe
+) -> None:
+    """Send only the data regions of a sparse member, as (offset, bytes)."""
     # The unbuffered view of the member: reading region by region only ever
     # moves forward in the (streamed) archive.
     source = cast(BinaryIO, cast(io.BufferedReader, tar.extractfile(member)).raw)
-    written = 0
     for offset, size in regions:
         source.seek(offset)
         position = offset
@@ -497,12 +630,23 @@ def _copy_sparse(tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> int:
             chunk = source.read(min(COPY_BUFFER, offset + size - position))
             if not chunk:
                 raise EntryError(f"tar data ends inside the sparse file at {position}")
-            view = memoryview(chunk)
-            while view:
-                count = os.pwrite(fd, view, position)
-                view, position = view[count:], position + count
-        written += size
-    os.ftruncate(fd, member.size)
+            pipe.send_chunk((position, chunk), len(chunk))
+            position += len(chunk)
+    pipe.end_chunks()
+
+
+def _write_sparse(pipe: Pipe, fd: int, size: int) -> int:
+    """Write the (offset, bytes) regions that follow in ``pipe``, then extend
+    the file to its apparent ``size``: the holes stay holes. The bytes written."""
+    written = 0
+    while (item := pipe.take()) is not None:
+        position, chunk = cast(tuple[int, bytes], item)
+        view = memoryview(chunk)
+        while view:
+            count = os.pwrite(fd, view, position)
+            view, position = view[count:], position + count
+        written += len(chunk)
+    os.ftruncate(fd, size)
     return written
 
 
@@ -531,3 +675,16 @@ def _set_xattrs(fd: int, member: tarfile.TarInfo, layer: str) -> None:
             if exc.errno not in _XATTR_REFUSED:
                 raise
             log.debug("%s: %s: xattr %s dropped (%s)", layer, member.name, name, exc.strerror)
+
+
+def process_umask() -> int | None:
+    """This process's umask (Linux: ``/proc/self/status``), without
+    changing it (other threads may be creating files); None when unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return None
