@@ -422,7 +422,13 @@ class Unpacker:
     ) -> int:
         mode = stat.S_IMODE(member.mode)
         # Created with its mode when the umask keeps it whole: no chmod then.
-        exact = self._umask is not None and mode & ~self._umask == mode & 0o777 == mode
+        # Not when user.* xattrs follow on a file its owner cannot write: they
+        # need write permission (which root has anyway), so the mode comes last.
+        exact = (
+            self._umask is not None
+            and mode & ~self._umask == mode & 0o777 == mode
+            and (mode & stat.S_IWUSR or not member.pax_headers)
+        )
         created = mode if exact else 0o600
         fd = self._create(
             parent, base, lambda: os.open(base, FILE_FLAGS, created, dir_fd=parent.fd)

@@ -36,6 +36,18 @@ def snapshot(root: Path, *, with_owner: bool = PRIVILEGED) -> dict[str, Node]:
     return tree_snapshot(root, with_owner=with_owner)
 
 
+def assert_same_rootfs_output(one: Path, other: Path) -> None:
+    """Two ``rootfs``-format destinations hold the same image: the same tree
+    under rootfs/ and the same files beside it. Those files (and rootfs/
+    itself) carry the wall-clock time they were written at, so their mtimes
+    are left out."""
+    assert snapshot(one / "rootfs") == snapshot(other / "rootfs")
+    assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in other.iterdir())
+    for path in other.iterdir():
+        if path.name != "rootfs":
+            assert (one / path.name).read_bytes() == path.read_bytes(), path.name
+
+
 def links(root: Path) -> set[frozenset[str]]:
     """Groups of paths sharing an inode."""
     return hardlink_groups(root)

@@ -40,7 +40,7 @@ from registry_image.plugins.formats.rootfs import RootfsFormat
 from registry_image.resource.get import STAGING_PREFIX, get
 from registry_image.testing.oci_builder import BuiltImage, Entry, build_image, read_blob
 
-from tests.get.helpers import snapshot
+from tests.get.helpers import assert_same_rootfs_output
 from tests.get.registry_helpers import TAG, push_image, run_in
 from tests.harness.proxy import RegistryProxy
 from tests.harness.registry import RunningRegistry
@@ -170,7 +170,7 @@ def test_rootfs_from_prefetched_layers_equals_the_sequential_one(tmp_path: Path)
     spool.mkdir()
     with PrefetchingFetcher(spool, workers=3) as fetcher:
         RootfsFormat().write(_fetched(ScriptedSource(image), fetcher), prefetched)
-    assert snapshot(prefetched) == snapshot(sequential)
+    assert_same_rootfs_output(prefetched, sequential)
     assert (prefetched / "rootfs" / "top").read_bytes() == b"layer 6"
     assert sorted(p.name for p in (prefetched / "rootfs").iterdir()) == ["added-6", "top"]
     assert list(spool.iterdir()) == []

@@ -14,7 +14,7 @@ from registry_image.core.fetch import PrefetchingFetcher, SequentialFetcher
 from registry_image.plugins.formats.rootfs import RootfsFormat
 from registry_image.testing.oci_builder import BuiltImage, Entry, build_image
 
-from tests.get.helpers import snapshot
+from tests.get.helpers import assert_same_rootfs_output
 from tests.get.registry_helpers import TAG, push_image
 from tests.get.test_prefetch import ScriptedSource, _fetched
 from tests.harness.proxy import RegistryProxy
@@ -61,7 +61,7 @@ def test_a_repeated_layer_is_downloaded_once_and_applied_each_time(
         RootfsFormat().write(_fetched(source, fetcher), prefetched)
     assert source.opened[digest_a] == 1
     assert source.opened[digest_b] == 1
-    assert snapshot(prefetched) == snapshot(sequential)
+    assert_same_rootfs_output(prefetched, sequential)
     assert sorted(p.name for p in (prefetched / "rootfs").iterdir()) == ["a", "b"]
     assert list(spool.iterdir()) == []
 
