@@ -20,7 +20,8 @@ What is here, by kind of plugin:
 
 The hooks themselves are documented in ``registry_image.api.hookspecs``.
 Names needed only by formats are imported on first use, so a credentials or
-transport plugin loads nothing of the fetch machinery.
+transport plugin loads nothing of the fetch machinery or the typed OCI
+documents.
 """
 
 from __future__ import annotations
@@ -52,16 +53,7 @@ from registry_image.core.errors import (
 from registry_image.core.formats import ImageFormat
 from registry_image.core.markers import hookimpl
 from registry_image.core.models import Source
-from registry_image.core.oci import (
-    Descriptor,
-    Digest,
-    ImageConfig,
-    ImageIndex,
-    ImageManifest,
-    Manifest,
-    MediaType,
-    Platform,
-)
+from registry_image.core.oci import Digest, Manifest, MediaType, Platform
 from registry_image.core.transport import (
     Body,
     ClosingResponse,
@@ -76,8 +68,15 @@ from registry_image.core.transport.body import read_bounded
 
 if TYPE_CHECKING:
     from registry_image.core.fetch import BlobFile, FetchedImage, LayerRef, Readable
+    from registry_image.core.oci.documents import (
+        Descriptor,
+        ImageConfig,
+        ImageIndex,
+        ImageManifest,
+    )
 
 _FROM_FETCH = frozenset({"BlobFile", "FetchedImage", "LayerRef", "Readable"})
+_FROM_DOCUMENTS = frozenset({"Descriptor", "ImageConfig", "ImageIndex", "ImageManifest"})
 
 
 def __getattr__(name: str) -> Any:
@@ -85,6 +84,10 @@ def __getattr__(name: str) -> Any:
         from registry_image.core import fetch
 
         return getattr(fetch, name)
+    if name in _FROM_DOCUMENTS:
+        from registry_image.core.oci import documents
+
+        return getattr(documents, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

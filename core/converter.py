@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
@@ -28,12 +27,26 @@ class _WrongType(ValueError):
     """A value of the wrong JSON type; its message is shown as is."""
 
 
+class JsonNumber:
+    """A JSON number with a fraction or an exponent, kept as its exact text
+    (``1.10`` stays ``"1.10"``): no model field is a float, and a tag that
+    YAML wrote as a number means the number's text, as in the Go resource."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, int | float | JsonNumber):
         return "a number"
     if isinstance(value, str):
         return "a string"
@@ -69,7 +82,7 @@ def _structure_tag(value: Any, _: type) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int | JsonNumber):
         return str(value)
     raise _WrongType(f"expected a string or number, got {_json_type(value)}")
 
@@ -278,7 +291,7 @@ def parse_request(
     Numbers are kept as their exact text (``42.10`` stays ``"42.10"`` when it
     is a tag)."""
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = json.loads(text, parse_float=JsonNumber)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"invalid request: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"

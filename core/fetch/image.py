@@ -25,7 +25,8 @@ import attrs
 from ..digest import VerifyingReader
 from ..errors import ImageError
 from ..models import Version
-from ..oci import Descriptor, ImageConfig, Manifest, Platform, parse_config
+from ..oci import Manifest, Platform
+from ..oci.documents import Descriptor, ImageConfig, parse_config
 from ..progress import NoProgress, Progress, ProgressBar
 from ..transport.body import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
 from ..unpack.compression import LayerFormatError

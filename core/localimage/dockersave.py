@@ -43,7 +43,8 @@ import attrs
 
 from ..digest import sha256_of
 from ..errors import ImageError
-from ..oci import Descriptor, Manifest, MediaType, structure
+from ..oci import Manifest, MediaType
+from ..oci.documents import Descriptor, structure
 from ..transport.body import MAX_CONFIG_BYTES
 from .filetree import Member, TarTree
 from .image import Blob, LocalImage

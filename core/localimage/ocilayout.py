@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError, ImageError
-from ..oci import Descriptor, Digest, Manifest, MediaType, media_type_of, parse_json, structure
+from ..oci import Digest, Manifest, MediaType, media_type_of, parse_json
+from ..oci.documents import Descriptor, structure
 from ..reference import parse_repository
 from ..transport.body import MAX_MANIFEST_BYTES
 from .filetree import FileTree

@@ -427,7 +427,7 @@ class Unpacker:
         exact = (
             self._umask is not None
             and mode & ~self._umask == mode & 0o777 == mode
-            and (mode & stat.S_IWUSR or not member.pax_headers)
+            and (mode & stat.S_IWUSR != 0 or not member.pax_headers)
         )
         created = mode if exact else 0o600
         fd = self._create(

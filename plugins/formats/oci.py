@@ -22,13 +22,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from registry_image.api import Descriptor, ImageFormat, hookimpl
+from registry_image.api import ImageFormat, hookimpl
 from registry_image.core.reference import parse_repository
 
 from .files import write_labels
 
 if TYPE_CHECKING:
-    from registry_image.api import BlobFile, FetchedImage
+    from registry_image.api import BlobFile, Descriptor, FetchedImage
 
 ARCHIVE_NAME = "image.tar"
 

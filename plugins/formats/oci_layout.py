@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from registry_image.api import (
-    Descriptor,
     ImageError,
     ImageFormat,
     Manifest,
@@ -33,7 +32,7 @@ from registry_image.api import (
 )
 
 if TYPE_CHECKING:
-    from registry_image.api import BlobFile, FetchedImage
+    from registry_image.api import BlobFile, Descriptor, FetchedImage
 
 LAYOUT_DIR = "oci"
 REF_NAME = "org.opencontainers.image.ref.name"

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from registry_image.core import hookimpl
 from registry_image.core.formats import ImageFormat
-from registry_image.core.oci import RuntimeConfig
 
 from .files import go_json, write_labels
 
@@ -56,6 +55,9 @@ class RootfsFormat:
 
 def metadata_of(image: FetchedImage) -> dict[str, object]:
     """The ``metadata.json`` document of ``image``."""
+    # Here, not at the top: every command loads this plugin, only ``in`` reads documents.
+    from registry_image.core.oci.documents import RuntimeConfig
+
     runtime = image.config_document.config or RuntimeConfig()
     return {
         "cmd": _list_or_none(runtime.cmd),

@@ -13,7 +13,8 @@ import re
 import attrs
 from registry_image.core.errors import ImageError, NotFoundError
 from registry_image.core.fetch import select_platform, wanted_platform
-from registry_image.core.oci import Platform, parse_config
+from registry_image.core.oci import Platform
+from registry_image.core.oci.documents import parse_config
 from registry_image.core.registry import Registry
 
 EARLIEST = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)

@@ -53,7 +53,15 @@ def test_nested_fields() -> None:
 
 
 @pytest.mark.parametrize(
-    ("number", "tag"), [("42", "42"), ("42.1", "42.1"), ("1.10", "1.10"), ("0", "0")]
+    ("number", "tag"),
+    [
+        ("42", "42"),
+        ("42.1", "42.1"),
+        ("1.10", "1.10"),
+        ("0", "0"),
+        ("1e5", "1e5"),
+        ("2E-3", "2E-3"),
+    ],
 )
 def test_tag_given_as_number_keeps_its_text(number: str, tag: str) -> None:
     request = parse_request(f'{{"source": {{"repository": "a", "tag": {number}}}}}', CheckRequest)

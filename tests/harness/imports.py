@@ -28,6 +28,7 @@ NOT_FOR_A_TAG_CHECK: tuple[str, ...] = (
     "registry_image.core.fetch",
     "registry_image.core.unpack",
     "registry_image.core.localimage",
+    "registry_image.core.oci.documents",
     "registry_image.core.registry.push",
     "registry_image.plugins.formats.tarlayout",
     # heavy third-party and standard modules only those use
