@@ -422,8 +422,9 @@ class Unpacker:
     ) -> int:
         mode = stat.S_IMODE(member.mode)
         # Created with its mode when the umask keeps it whole: no chmod then.
-        # Not when user.* xattrs follow on a file its owner cannot write: they
-        # need write permission (which root has anyway), so the mode comes last.
+        # Not when its owner cannot write it and PAX headers may carry user.*
+        # xattrs: setting those needs write permission (which root has
+        # anyway), so the mode then comes after them.
         exact = (
             self._umask is not None
             and mode & ~self._umask == mode & 0o777 == mode
