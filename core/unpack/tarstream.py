@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import struct
 import tarfile
+import zlib
 from typing import TypeVar
 
 from .compression import Readable
@@ -89,6 +90,7 @@ class ForwardReader:
 # linkname, magic, version, uname, gname, devmajor, devminor, prefix.
 _HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s12x")
 _CHKSUM_FIELD = slice(148, 156)
+_HALF_BLOCK = tarfile.BLOCKSIZE // 2
 
 
 def _octal(field: bytes) -> int:
@@ -102,7 +104,36 @@ def _octal(field: bytes) -> int:
     return int(field.strip() or b"0", 8)
 
 
+class _Numbers(dict[bytes, int]):
+    """Number fields already read, by their bytes: modes, owners, mtimes and
+    device numbers repeat from header to header, so most fields are one
+    dict lookup. Bounded: past ``LIMIT`` fields, new ones are not kept."""
+
+    LIMIT = 4096
+
+    def __missing__(self, field: bytes) -> int:
+        value = _octal(field)
+        if len(self) < self.LIMIT:
+            self[field] = value
+        return value
+
+
+_numbers = _Numbers()
+
+
+def _byte_sum(block: bytes | bytearray) -> int:
+    """The sum of a 512-byte block's bytes, as ``sum(block)``, in C: the
+    low half of an Adler-32 is 1 + the sum of the bytes modulo 65,521,
+    exact for 256 bytes (at most 65,280)."""
+    view = memoryview(block)
+    low = zlib.adler32(view[:_HALF_BLOCK]) & 0xFFFF
+    high = zlib.adler32(view[_HALF_BLOCK:]) & 0xFFFF
+    return low + high - 2
+
+
 def _text(field: bytes, encoding: str, errors: str) -> str:
+    if not field[0]:
+        return ""
     end = field.find(b"\0")
     if end != -1:
         field = field[:end]
@@ -123,11 +154,12 @@ def parse_header(
     if kind == tarfile.GNUTYPE_SPARSE:
         return None
     try:
-        mode, uid, gid, size, mtime, chksum = map(_octal, fields[1:7])
-        devmajor, devminor = _octal(fields[13]), _octal(fields[14])
+        mode, uid, gid, size, mtime, chksum, devmajor, devminor = map(
+            _numbers.__getitem__, fields[1:7] + fields[13:15]
+        )
     except ValueError:
         return None
-    if chksum != 256 + sum(buf) - sum(buf[_CHKSUM_FIELD]):
+    if chksum != 256 + _byte_sum(buf) - sum(buf[_CHKSUM_FIELD]):
         return None
     obj = cls()
     obj.name = _text(fields[0], encoding, errors)

@@ -9,7 +9,7 @@ import tarfile
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from registry_image.core.unpack.tarstream import ForwardReader, parse_header
+from registry_image.core.unpack.tarstream import ForwardReader, _byte_sum, _Numbers, parse_header
 
 
 class _Chunks:
@@ -119,3 +119,27 @@ def test_the_fast_header_parser_takes_the_common_headers() -> None:
         assert parsed is not None
         assert parsed == _parsed(_tarfile_parse, buf)
     assert parse_header(tarfile.TarInfo, bytes(512), "utf-8", "strict") is None  # end marker
+
+
+@given(st.binary(min_size=tarfile.BLOCKSIZE, max_size=tarfile.BLOCKSIZE))
+def test_the_block_sum_is_the_sum_of_the_bytes(block: bytes) -> None:
+    assert _byte_sum(block) == sum(block)
+
+
+def test_the_block_sum_is_exact_at_its_extremes() -> None:
+    # Each half's sum reaches 65,280, just under Adler-32's modulus (65,521).
+    for block in (bytes(512), b"\xff" * 512, b"\xff" * 256 + bytes(256), bytes(255) + b"\xff"):
+        block = block.ljust(512, b"\0")
+        assert _byte_sum(block) == sum(block)
+
+
+def test_the_number_cache_is_bounded_and_never_keeps_an_error() -> None:
+    numbers = _Numbers()
+    for value in range(_Numbers.LIMIT + 100):
+        assert numbers[b"%07o\0" % value] == value
+    assert len(numbers) == _Numbers.LIMIT
+    with pytest.raises(ValueError):
+        numbers[b"\x80" + bytes(7)]  # base-256: tarfile decides
+    with pytest.raises(ValueError):
+        numbers[b"0000z00\0"]
+    assert b"0000z00\0" not in numbers
