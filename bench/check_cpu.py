@@ -33,7 +33,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.images import TAG, ImageShape, write_layout
-from bench.support import DEFAULT_WORKDIR, Command, Contender, Row, Timing, compare
+from bench.support import (
+    DEFAULT_WORKDIR,
+    Command,
+    Contender,
+    Row,
+    Timing,
+    compare,
+    compile_bytecode,
+)
 from tests.harness.registry import start_registry
 
 REPO = "bench/check"
@@ -43,32 +51,6 @@ SHAPE = ImageShape(layers=2, layer_mib=1, files=20)
 def _console_script() -> str:
     """The ``registry-image`` script next to this interpreter."""
     return str(Path(sys.executable).with_name("registry-image"))
-
-
-def compile_bytecode() -> None:
-    """Write the package's ``.pyc`` files, as ``pip install`` does for the
-    resource image: an editable install run with PYTHONDONTWRITEBYTECODE
-    would otherwise compile every module from source on every run."""
-    import registry_image.api
-    import registry_image.core
-    import registry_image.plugins
-    import registry_image.resource
-
-    folders = [
-        folder
-        for package in (
-            registry_image.api,
-            registry_image.core,
-            registry_image.plugins,
-            registry_image.resource,
-        )
-        for folder in package.__path__
-    ]
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", *folders],
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def _push_with_skopeo(layout: Path, host: str) -> None:
