@@ -256,6 +256,8 @@ def reset_dir(path: Path) -> None:
     deleting one contender's 8,000-file tree just before the next run made
     that run's file creation several times slower: seconds of kernel time
     for both contenders that measured the benchmark's own cleanup, not them.
+    The same holds between benchmarks: start one at least five minutes after
+    anything deleted many files there (the last benchmark's trash included).
     """
     if path.is_dir() and not path.is_symlink():
         trash = path.parent / TRASH_NAME
