@@ -20,6 +20,20 @@ from registry_image.testing.oci_builder import Entry, build_image
 TIMEOUT = 60
 
 
+@pytest.fixture(autouse=True)
+def sigint_as_concourse_leaves_it() -> Iterator[None]:
+    """Children start with SIGINT's default action, as Concourse starts
+    them. A shell that runs the suite in the background without job control
+    makes it ignored, and an ignored signal stays ignored across exec: the
+    command would then never see the SIGINT these tests send."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.fixture
 def silent_registry() -> Iterator[socket.socket]:
     """A TCP listener on 127.0.0.1 that accepts and never answers: ``in``
