@@ -40,7 +40,6 @@ from bench.support import (
     Row,
     Timing,
     compare,
-    compile_bytecode,
 )
 from tests.harness.registry import start_registry
 
@@ -112,7 +111,6 @@ def contenders(scratch: Path, host: str, layout: Path) -> list[Contender]:
 def run(runs: int, workdir: Path = DEFAULT_WORKDIR, *, log: bool = True) -> list[Row]:
     """Measure; print a table when ``log``; the summary rows."""
     workdir.mkdir(parents=True, exist_ok=True)
-    compile_bytecode()
     image = write_layout(workdir, SHAPE)
     with (
         tempfile.TemporaryDirectory(dir=workdir, prefix="check-cpu-") as temporary,
